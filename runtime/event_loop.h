@@ -1,0 +1,105 @@
+#pragma once
+// The per-core event loop, shared by both platforms (internal to runtime/).
+//
+// Each turn the loop runs, in order: events queued by other threads (bounded
+// per turn), due timers, the local events queued before the turn began, ready
+// I/O, and idle handlers; then it reports a quiescent state to RCU. With
+// nothing to do it spins briefly, then sleeps in the platform until woken.
+//
+// Blocking: the loop itself runs on a pooled stack. When an event parks, the
+// core continues the loop on another stack ("spare loop" or a fresh one);
+// resuming a parked event switches back to its stack, and the loop stack that
+// ran the resume is kept as the next spare. No loop state lives on a loop
+// stack across events, so any stack can carry the loop on.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "runtime/compiler.h"
+#include "runtime/core.h"
+#include "runtime/platform.h"
+#include "runtime/remote_queue.h"
+#include "runtime/ring_queue.h"
+#include "runtime/spawn.h"
+#include "runtime/stats.h"
+#include "runtime/timer_heap.h"
+
+namespace ebb::detail {
+
+struct LoopConfig {
+  std::size_t stack_bytes = 256 * 1024;
+  uint64_t idle_spin_ns = 20'000;  // spin this long before sleeping
+};
+
+struct RemoteEvent : RemoteLink {
+  explicit RemoteEvent(Event&& e) : event(std::move(e)) {}
+  Event event;
+};
+
+struct IdleHandlerEntry {
+  uint64_t id;
+  Function<bool()> handler;
+  bool removed;
+};
+
+enum class Phase : uint8_t {
+  kStopped,   // no runtime
+  kRunning,
+  kDraining,  // shutdown: run what is queued, accept no work from outside
+  kExiting,   // cores leave their loops
+};
+
+struct CoreState {
+  CoreState(CoreId id, const LoopConfig& config);
+  ~CoreState();
+
+  // ---- touched by other threads ----
+  RemoteQueue remote;
+  alignas(kCacheLine) std::atomic<bool> sleeping{false};
+  std::atomic<bool> quiet{false};  // draining, and nothing left to run here
+  CoreCounters counters;
+
+  // ---- this core only ----
+  alignas(kCacheLine) const CoreId id;
+  const LoopConfig config;
+  RingQueue<Event> local;
+  TimerHeap timers;
+  std::deque<IdleHandlerEntry> idle_handlers;
+  uint64_t next_idle_handler_id = 1;
+  bool in_idle_handler = false;
+
+  platform::Stack* current_stack = nullptr;     // the stack running right now
+  std::vector<platform::Stack*> free_stacks;    // pool
+  std::vector<platform::Stack*> all_stacks;     // every stack made (freed at exit)
+  std::vector<platform::Context> spare_loops;   // suspended loops, ready to carry on
+  platform::Context thread_context;             // where the core's thread entered
+  uint64_t parked_now = 0;
+};
+
+inline constinit CoreState* g_cores[kMaxCores] = {};
+inline constinit std::atomic<Phase> g_phase{Phase::kStopped};
+// Events queued by threads that are not cores (they have no counters).
+inline constinit std::atomic<uint64_t> g_external_sent{0};
+inline thread_local constinit CoreState* tls_core = nullptr;
+
+// The calling core's state; a panic naming `what` off a core.
+CoreState& current_core(const char* what);
+
+// ---- used by the platform's runtime to start and stop cores ----
+// Creates the state of `cores` cores (no threads yet) and opens for work.
+void create_cores(uint32_t cores, const LoopConfig& config);
+// Runs the calling thread (or CPU) as `core` until the runtime exits.
+void run_core(CoreId core);
+// Shutdown, step 1: refuse outside work and wake every core.
+void begin_drain();
+// Shutdown, step 2: true once every core is idle with nothing queued, no
+// event in flight between cores, and no RCU callback waiting.
+bool drained();
+// Shutdown, step 3: every core leaves its loop (run_core returns).
+void request_exit();
+// After every run_core has returned: frees the cores' state.
+void destroy_cores();
+
+}  // namespace ebb::detail

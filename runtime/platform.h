@@ -1,0 +1,56 @@
+#pragma once
+// The platform interface: everything the platform-neutral runtime needs from
+// the machine under it. runtime/hosted implements it over Linux (threads,
+// eventfd, epoll, Boost.Context); runtime/native over bare x86-64. Nothing
+// outside runtime/<platform>/ includes a platform's own headers.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/core.h"
+
+namespace ebb::platform {
+
+// Monotonic time in nanoseconds.
+uint64_t now_ns();
+
+// Diagnostics: raw console output (no allocation), a backtrace of the caller,
+// and an immediate stop of the whole process or machine.
+void console_write(const char* text, std::size_t length);
+void print_backtrace(int skip_frames);
+[[noreturn]] void abort_process();
+
+// ---- Fiber stacks and context switches ------------------------------------
+struct Stack;  // defined by the platform; carries guard pages and tool state
+
+// A stack of at least `bytes` usable bytes, or null when memory is exhausted.
+Stack* stack_create(std::size_t bytes);
+void stack_destroy(Stack* stack);
+
+// A suspended execution: what switch_to resumes.
+struct Context {
+  void* handle = nullptr;  // platform's saved state (an fcontext_t hosted)
+  Stack* stack = nullptr;  // null for the thread's or CPU's own boot stack
+};
+
+using ContextEntry = void (*)(void* arg, Stack* released);
+
+// A context that, when first switched to, runs entry(arg, released) on `stack`
+// (entry never returns; it leaves by switching away).
+Context make_context(Stack* stack, ContextEntry entry, void* arg);
+
+// Suspends the running execution into *save (null: it is abandoned for good)
+// and continues `target`. The side that lands is handed `release`, a stack
+// the switching side is done with (typically its own stack when abandoning).
+// Returns, once something switches back to *save, the stack that side handed over.
+Stack* switch_to(Context* save, const Context& target, Stack* release);
+
+// ---- Sleeping and waking cores --------------------------------------------
+// Makes `core` return from wait_for_work (or not enter it). Any thread.
+void wake_core(CoreId core);
+// Sleeps until woken, until I/O is ready, or until deadline_ns (now_ns time).
+void wait_for_work(CoreId core, uint64_t deadline_ns);
+// Queues events for ready I/O without blocking; true when it queued any.
+bool poll_io(CoreId core);
+
+}  // namespace ebb::platform

@@ -1,0 +1,62 @@
+#pragma once
+// RingQueue: a core's own FIFO (its local events). Single-threaded; a ring that
+// doubles when full, so a spawn is a few stores and never a lock.
+
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <utility>
+
+#include "runtime/panic.h"
+
+namespace ebb::detail {
+
+template <class T>
+class RingQueue {
+ public:
+  RingQueue() = default;
+  RingQueue(const RingQueue&) = delete;
+  RingQueue& operator=(const RingQueue&) = delete;
+  ~RingQueue() {
+    while (!empty()) pop();
+    std::free(items_);
+  }
+
+  bool empty() const { return head_ == tail_; }
+  std::size_t size() const { return tail_ - head_; }
+
+  void push(T&& item) {
+    if (EBB_UNLIKELY(tail_ - head_ == capacity_)) grow();
+    new (&items_[tail_ & (capacity_ - 1)]) T(std::move(item));
+    ++tail_;
+  }
+
+  T pop() {
+    T& slot = items_[head_ & (capacity_ - 1)];
+    T item(std::move(slot));
+    slot.~T();
+    ++head_;
+    return item;
+  }
+
+ private:
+  EBB_NOINLINE void grow() {
+    const std::size_t capacity = capacity_ == 0 ? 256 : capacity_ * 2;
+    T* items = static_cast<T*>(std::malloc(capacity * sizeof(T)));
+    EBB_CHECK(items != nullptr, "event queue: out of memory growing to %zu events", capacity);
+    std::size_t n = 0;
+    for (; !empty(); ++n) new (&items[n]) T(pop());
+    std::free(items_);
+    items_ = items;
+    capacity_ = capacity;
+    head_ = 0;
+    tail_ = n;
+  }
+
+  T* items_ = nullptr;
+  std::size_t capacity_ = 0;  // a power of two
+  std::size_t head_ = 0;      // grows without wrapping; masked on access
+  std::size_t tail_ = 0;
+};
+
+}  // namespace ebb::detail

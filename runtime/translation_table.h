@@ -1,0 +1,65 @@
+#pragma once
+// The per-core translation table: EbbId -> the calling core's rep.
+//
+// Hosted, each core is a thread and its table is thread-local:
+//  - static ids index a fixed thread-local array, so a lookup with a constant
+//    static id compiles to one %fs-relative load (the hosted twin of EbbRT's
+//    per-core virtual region);
+//  - node-local ids go through a thread-local directory of 512-slot pages that
+//    grows lazily. A grown directory is published with a release store and the
+//    old one is kept until the core exits, so nothing is ever moved under a
+//    reader.
+// Only the owning core writes its table; other threads may read it (peek).
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/compiler.h"
+#include "runtime/core.h"
+#include "runtime/ebb_id.h"
+
+namespace ebb::translation {
+
+inline constexpr uint32_t kPageShift = 9;
+inline constexpr uint32_t kPageSlots = 1u << kPageShift;
+
+struct Page {
+  std::atomic<void*> slots[kPageSlots];
+};
+
+struct Directory {
+  uint32_t page_count;
+  std::atomic<Page*> pages[];  // page_count entries; a null page has no reps yet
+};
+
+namespace detail {
+inline thread_local constinit std::atomic<void*> tls_static_slots[kStaticIdLimit] = {};
+inline thread_local constinit std::atomic<Directory*> tls_directory{nullptr};
+}  // namespace detail
+
+// This core's rep for `id`, or null when it has none yet.
+EBB_ALWAYS_INLINE void* lookup(EbbId id) {
+  if (id < kStaticIdLimit) return detail::tls_static_slots[id].load(std::memory_order_relaxed);
+  const uint32_t index = id - kStaticIdLimit;
+  const Directory* dir = detail::tls_directory.load(std::memory_order_relaxed);
+  const uint32_t page = index >> kPageShift;
+  if (EBB_UNLIKELY(dir == nullptr || page >= dir->page_count)) return nullptr;
+  const Page* p = dir->pages[page].load(std::memory_order_relaxed);
+  if (EBB_UNLIKELY(p == nullptr)) return nullptr;
+  return p->slots[index & (kPageSlots - 1)].load(std::memory_order_relaxed);
+}
+
+// Sets this core's rep for `id` (growing the table when needed). On a core only.
+void install(EbbId id, void* rep);
+// Removes this core's rep for `id`. On a core only.
+void clear(EbbId id);
+// Another core's rep for `id`, read without stopping it (tests, diagnostics).
+void* peek(CoreId core, EbbId id);
+
+namespace detail {
+// Called by a core's thread when it starts and just before it exits.
+void attach_core_table(CoreId core);
+void detach_core_table(CoreId core);
+}  // namespace detail
+
+}  // namespace ebb::translation
