@@ -140,10 +140,10 @@ void idle(CoreState& c) {
 
   if (!found_work && now < deadline) {
     if (draining && !rcu_waiting) c.quiet.store(true, std::memory_order_seq_cst);
+    // Dekker with enqueue_remote, all seq_cst: the sender swaps the queue's
+    // tail then reads `sleeping`; we set `sleeping` then read the tail. Either
+    // it sees us asleep and wakes us, or we see its event here.
     c.sleeping.store(true, std::memory_order_seq_cst);
-    // Pairs with the fence in enqueue_remote: either the sender sees
-    // `sleeping` and wakes us, or we see its event here.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!has_work(c) && g_phase.load(std::memory_order_acquire) == phase) {
       rcu::detail::enter_idle(c.id);
       platform::wait_for_work(c.id, deadline);
@@ -206,9 +206,8 @@ void enqueue_remote(CoreState& target, Event&& fn, CoreState* sender) {
   } else {
     g_external_sent.fetch_add(1, std::memory_order_acq_rel);
   }
-  target.remote.push(new RemoteEvent(std::move(fn)));
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (target.sleeping.load(std::memory_order_relaxed) &&
+  target.remote.push(new RemoteEvent(std::move(fn)));  // a seq_cst exchange
+  if (target.sleeping.load(std::memory_order_seq_cst) &&
       target.sleeping.exchange(false, std::memory_order_acq_rel)) {
     platform::wake_core(target.id);
   }

@@ -27,7 +27,7 @@ uint32_t g_cores_started = 0;
 
 bool grace_period_over(uint64_t epoch) {
   for (uint32_t core = 0; core < g_cores_started; ++core)
-    if (g_rcu[core]->seen.load(std::memory_order_acquire) < epoch) return false;
+    if (g_rcu[core]->seen.load(std::memory_order_seq_cst) < epoch) return false;
   return true;
 }
 
@@ -92,13 +92,13 @@ void quiescent(CoreId core) {
   }
 }
 
-void enter_idle(CoreId core) { g_rcu[core]->seen.store(kIdle, std::memory_order_seq_cst); }
+void enter_idle(CoreId core) { g_rcu[core]->seen.exchange(kIdle, std::memory_order_seq_cst); }
 
 void exit_idle(CoreId core) {
   RcuCore& r = *g_rcu[core];
-  r.seen.store(g_epoch.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
-  // A writer that saw kIdle must not have its frees overtaken by our reads.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // An exchange, not a store: a full barrier (xchg on x86), so our next reads
+  // cannot move above it, where a writer that saw kIdle could already free.
+  r.seen.exchange(g_epoch.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
 }
 
 bool has_pending(CoreId core) {

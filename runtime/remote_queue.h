@@ -27,7 +27,8 @@ class RemoteQueue {
   // Any thread.
   void push(RemoteLink* link) {
     link->next.store(nullptr, std::memory_order_relaxed);
-    RemoteLink* prev = tail_.exchange(link, std::memory_order_acq_rel);
+    // seq_cst: the core's sleep check pairs with it (see event_loop.cc).
+    RemoteLink* prev = tail_.exchange(link, std::memory_order_seq_cst);
     prev->next.store(link, std::memory_order_release);
   }
 
@@ -58,7 +59,7 @@ class RemoteQueue {
   // The consumer only: true when an item is queued or being pushed.
   bool might_have_work() const {
     return head_->next.load(std::memory_order_acquire) != nullptr ||
-           tail_.load(std::memory_order_acquire) != head_;
+           tail_.load(std::memory_order_seq_cst) != head_;
   }
 
  private:

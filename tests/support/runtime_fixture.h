@@ -1,0 +1,53 @@
+#pragma once
+// RuntimeFixture: a test that runs on a fresh runtime of its own.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <utility>
+
+#include "runtime/hosted/runtime.h"
+
+namespace ebb::testing {
+
+class RuntimeFixture : public ::testing::Test {
+ protected:
+  void start(uint32_t cores, int64_t idle_spin_ns = -1) {
+    RuntimeOptions options;
+    options.cores = cores;
+    options.idle_spin_ns = idle_spin_ns;
+    runtime_ = std::make_unique<Runtime>(options);
+  }
+  void TearDown() override { runtime_.reset(); }
+
+  Runtime& runtime() { return *runtime_; }
+
+  // Runs fn on `core` and returns what it returns, as Runtime::run_on does
+  // (an Error or a Result from fn comes back as the Result's error).
+  template <class F>
+  auto on_core(CoreId core, F&& fn) {
+    return runtime_->run_on(core, std::forward<F>(fn));
+  }
+
+  // Runs fn on `core` for its effects; any error fails the test.
+  template <class F>
+  void run(CoreId core, F&& fn) {
+    auto result = runtime_->run_on(core, std::forward<F>(fn));
+    EXPECT_TRUE(result.ok()) << "run_on(" << core << ") failed";
+  }
+
+  std::unique_ptr<Runtime> runtime_;
+};
+
+// For tests that repeat over core counts, including more cores than CPUs.
+class CoresFixture : public RuntimeFixture, public ::testing::WithParamInterface<uint32_t> {
+ protected:
+  void SetUp() override { start(GetParam()); }
+  uint32_t cores() const { return GetParam(); }
+};
+
+inline std::string CoresName(const ::testing::TestParamInfo<uint32_t>& info) {
+  return std::to_string(info.param) + "cores";
+}
+
+}  // namespace ebb::testing

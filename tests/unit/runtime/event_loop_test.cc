@@ -1,0 +1,220 @@
+// Events: spawning, ordering, idle handlers, shutdown.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+#include "runtime/idle_handler.h"
+#include "runtime/spawn.h"
+#include "runtime/stats.h"
+#include "runtime/submit.h"
+#include "tests/support/runtime_fixture.h"
+
+namespace ebb {
+namespace {
+
+using testing::CoresFixture;
+using testing::RuntimeFixture;
+
+class SpawnTest : public CoresFixture {};
+
+TEST_P(SpawnTest, LocalEventsRunInOrderAfterTheCurrentOne) {
+  auto order = on_core(0, [] {
+    auto* log = new std::vector<int>();
+    for (int i = 0; i < 1000; ++i) spawn_local([log, i] { log->push_back(i); });
+    Promise<std::vector<int>> done;
+    Future<std::vector<int>> result = done.get_future();
+    EXPECT_TRUE(log->empty());  // nothing runs until this event ends
+    spawn_local([log, done = std::move(done)]() mutable {
+      done.set_value(std::move(*log));
+      delete log;
+    });
+    return result;
+  });
+  ASSERT_TRUE(order.ok());
+  ASSERT_EQ(order->size(), 1000u);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ((*order)[i], i);
+}
+
+// Every core floods every other core; each receiver sees each sender's
+// events in the order sent.
+TEST_P(SpawnTest, RemoteEventsFromOneSenderRunInOrder) {
+  constexpr int kPerPair = 2000;
+  const uint32_t n = cores();
+  // next[receiver][sender]: touched only on the receiver's core.
+  std::vector<std::vector<int>> next(n, std::vector<int>(n, 0));
+  std::atomic<int> out_of_order{0};
+  std::atomic<int> received{0};
+  auto sent = on_core(0, [&] {
+    return submit_to_all([&] {
+      const CoreId sender = this_core();
+      for (int i = 0; i < kPerPair; ++i) {
+        for (CoreId receiver = 0; receiver < n; ++receiver) {
+          Status s = spawn_remote(receiver, [&, sender, receiver, i] {
+            if (next[receiver][sender] != i) out_of_order++;
+            next[receiver][sender] = i + 1;
+            received++;
+          });
+          EXPECT_TRUE(s.ok());
+        }
+      }
+    });
+  });
+  ASSERT_TRUE(sent.ok());
+  while (received.load() < static_cast<int>(n * n * kPerPair)) std::this_thread::yield();
+  EXPECT_EQ(out_of_order.load(), 0);
+}
+
+TEST_P(SpawnTest, SpawnOnAllReachesEveryCoreOnce) {
+  std::vector<std::atomic<int>> hits(cores());
+  std::atomic<int> total{0};
+  auto sent = on_core(0, [&] {
+    return spawn_on_all([&] {
+      hits[this_core()]++;
+      total++;
+    });
+  });
+  ASSERT_TRUE(sent.ok());
+  while (total.load() < static_cast<int>(cores())) std::this_thread::yield();
+  for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+}
+
+TEST_P(SpawnTest, OffCoreThreadsCanSpawnRemote) {
+  std::atomic<int> ran{0};
+  std::atomic<CoreId> where{kNoCore};
+  ASSERT_TRUE(spawn_remote(cores() - 1, [&] {
+                where = this_core();
+                ran++;
+              }).ok());
+  while (ran.load() == 0) std::this_thread::yield();
+  EXPECT_EQ(where.load(), cores() - 1);
+}
+
+TEST_P(SpawnTest, SpawningToACoreThatDoesNotExistIsAnError) {
+  Status off = spawn_remote(cores(), [] {});
+  ASSERT_FALSE(off.ok());
+  EXPECT_EQ(off.error().code(), Errc::kNoSuchCore);
+  EXPECT_EQ(off.error().value(), cores());
+  auto on = on_core(0, [this] { return spawn_remote(cores() + 5, [] {}); });
+  ASSERT_FALSE(on.ok());
+  EXPECT_EQ(on.error().code(), Errc::kNoSuchCore);
+  auto f = on_core(0, [this] { return submit_to(cores(), [] { return 1; }); });
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().code(), Errc::kNoSuchCore);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cores, SpawnTest, ::testing::Values(1u, 2u, 4u), testing::CoresName);
+
+TEST(SpawnNoRuntime, SpawnWithoutARuntimeIsAnError) {
+  Status s = spawn_remote(0, [] {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), Errc::kShuttingDown);
+}
+
+TEST(SpawnDeathTest, SpawnLocalOffACorePanics) {
+  EXPECT_DEATH(spawn_local([] {}), "spawn_local called off any core");
+}
+
+class IdleHandlerTest : public RuntimeFixture {
+ protected:
+  void SetUp() override { start(2); }
+};
+
+TEST_F(IdleHandlerTest, SeveralHandlersRunUntilRemoved) {
+  std::atomic<int> a{0}, b{0};
+  std::atomic<bool> removed{false};
+  auto ids = on_core(1, [&] {
+    IdleHandlerId first = add_idle_handler([&] {
+      a++;
+      return false;
+    }).value();
+    add_idle_handler([&] {
+      // Removes itself after 100 turns.
+      return ++b == 100;
+    }).value();
+    return first;
+  });
+  while (a.load() < 1000 || b.load() < 100) std::this_thread::yield();
+  EXPECT_GE(b.load(), 100);
+  ASSERT_TRUE(on_core(1, [&] {
+                EXPECT_TRUE(remove_idle_handler(*ids));
+                EXPECT_FALSE(remove_idle_handler(*ids));
+                removed = true;
+              }).ok());
+  const int a_after = a.load();
+  // Let the core turn many more times.
+  for (int i = 0; i < 100; ++i) run(1, [] {});
+  EXPECT_EQ(a.load(), a_after);
+}
+
+TEST_F(IdleHandlerTest, AHandlerCanRemoveItselfAndQueueEvents) {
+  std::atomic<int> runs{0};
+  std::atomic<int> events{0};
+  run(0, [&] {
+    auto* id = new IdleHandlerId(0);
+    *id = add_idle_handler([&runs, &events, id] {
+      if (++runs == 3) {
+        EXPECT_TRUE(remove_idle_handler(*id));
+        delete id;
+      }
+      spawn_local([&events] { events++; });
+      return true;
+    }).value();
+  });
+  while (events.load() < 3) std::this_thread::yield();
+  run(0, [] {});
+  EXPECT_EQ(runs.load(), 3);
+  EXPECT_EQ(events.load(), 3);
+}
+
+TEST(IdleHandlerNoCore, AddingOffACoreIsAnError) {
+  auto id = add_idle_handler([] { return false; });
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.error().code(), Errc::kNotOnCore);
+}
+
+// Shutdown with events in flight: every event queued before or during the
+// drain runs, including chains that hop between cores.
+TEST(Shutdown, RunsEveryEventInFlight) {
+  std::atomic<int> hops{0};
+  constexpr int kChains = 50;
+  constexpr int kChainLength = 200;
+  {
+    Runtime runtime({.cores = 4});
+    struct Hop {
+      static void go(std::atomic<int>* hops, int left) {
+        hops->fetch_add(1);
+        if (left == 0) return;
+        const CoreId next = (this_core() + 1) % num_cores();
+        EXPECT_TRUE(spawn_remote(next, [hops, left] { go(hops, left - 1); }).ok());
+      }
+    };
+    for (int chain = 0; chain < kChains; ++chain) {
+      ASSERT_TRUE(spawn_remote(chain % 4, [&hops] { Hop::go(&hops, kChainLength - 1); }).ok());
+    }
+  }  // ~Runtime: drain, then stop
+  EXPECT_EQ(hops.load(), kChains * kChainLength);
+}
+
+TEST(Shutdown, RefusesOutsideWorkOnceDraining) {
+  Runtime runtime({.cores = 2});
+  std::atomic<bool> release{false};
+  std::atomic<int> refused{0};
+  // Core 0 keeps the drain going until the helper thread has tried to spawn.
+  ASSERT_TRUE(spawn_remote(0, [&] {
+                while (!release.load()) std::this_thread::yield();
+              }).ok());
+  std::thread helper([&] {
+    while (spawn_remote(1, [] {}).ok()) std::this_thread::yield();
+    refused++;
+    release = true;
+  });
+  runtime.shutdown();
+  helper.join();
+  EXPECT_EQ(refused.load(), 1);
+}
+
+}  // namespace
+}  // namespace ebb
