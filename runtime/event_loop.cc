@@ -6,21 +6,34 @@
 #include "runtime/idle_handler.h"
 #include "runtime/log.h"
 #include "runtime/panic.h"
+#include "runtime/platform_switch.h"
 #include "runtime/rcu.h"
 #include "runtime/timer.h"
 #include "runtime/translation_table.h"
 
 namespace ebb {
 namespace detail {
+
+bool flush_overflow(CoreState& c);
+
+// EventContext's private parts, for the loop's fiber code below.
+struct FiberAccess {
+  static platform::Context& context(EventContext& e) { return e.context_; }
+  static CoreId core(const EventContext& e) { return e.core_; }
+  static bool& parked(EventContext& e) { return e.parked_; }
+};
+
 namespace {
 
 // Remote events taken per turn, so that local work and timers keep flowing
 // while other cores flood this one.
 constexpr uint32_t kRemoteBatch = 64;
-// Suspended loop stacks kept for the next park (beyond this they are freed).
-constexpr std::size_t kMaxSpareLoops = 16;
+// Local events run per turn.
+constexpr uint32_t kLocalBatch = 256;
 // How often a core with RCU callbacks waiting looks again while asleep.
 constexpr uint64_t kRcuRecheckNs = 1'000'000;
+// How often a core with events waiting for room in a channel looks again.
+constexpr uint64_t kOverflowRecheckNs = 50'000;
 
 inline void cpu_relax() { __builtin_ia32_pause(); }
 
@@ -49,22 +62,122 @@ void loop_entry(void* arg, platform::Stack* released) {
   run_loop(c);
 }
 
-bool has_work(const CoreState& c) { return !c.local.empty() || c.remote.might_have_work(); }
+// f(channel) for every channel into this core.
+template <class F>
+EBB_ALWAYS_INLINE void for_each_inbound(const CoreState& c, F&& f) {
+  const uint32_t words = (c.cores + 63) / 64;
+  for (uint32_t w = 0; w < words; ++w) {
+    uint64_t bits = c.inbound_senders[w].load(std::memory_order_acquire);
+    while (bits != 0) {
+      const uint32_t sender = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+      bits &= bits - 1;
+      if (f(*c.inbound[sender].load(std::memory_order_acquire))) return;
+    }
+  }
+}
+
+bool has_inbound(const CoreState& c) {
+  bool found = false;
+  for_each_inbound(c, [&found](const CoreChannel& ch) { return found = ch.has_item(); });
+  return found;
+}
+
+bool has_work(const CoreState& c) {
+  return !c.local.empty() || c.external.might_have_work() || has_inbound(c);
+}
+
+// Continues a parked event from the loop body itself. The loop is kept as a
+// spare, suspended right here: when a later park() continues it, it goes on
+// with its turn, and no frame has to return across the switch (see
+// runtime/platform_switch.h for why that matters).
+EBB_ALWAYS_INLINE void resume_parked(CoreState& c) {
+  EventContext* parked = c.resume_to;
+  c.resume_to = nullptr;
+  --c.parked_now;
+  platform::Stack* mine = c.current_stack;
+  const platform::Context target = FiberAccess::context(*parked);
+  c.current_stack = target.stack;
+  if (EBB_LIKELY(c.spare_count < CoreState::kMaxSpareLoops)) {
+    platform::Context& spare = c.spare_loops[c.spare_count++];
+    spare.stack = mine;
+    release_stack(c, platform::switch_to(&spare, target, nullptr));
+  } else {
+    platform::switch_to(nullptr, target, mine);  // the target releases this stack
+    __builtin_unreachable();
+  }
+}
+
+EBB_ALWAYS_INLINE void run_event(CoreState& c, Event& event) {
+  bump(c.counters.events);
+  event();
+  if (c.resume_to != nullptr) resume_parked(c);
+}
+
+// The event that unpark() queues: it checks the context and names it; the
+// loop that runs it does the switch (run_event).
+Event resume_event(EventContext* context) {
+  return [context] {
+    bool& parked = FiberAccess::parked(*context);
+    if (EBB_UNLIKELY(!parked))
+      panic("unpark called twice for one park (or for an event that is not parked)");
+    parked = false;
+    tls_core->resume_to = context;
+  };
+}
+
+// Parks `context`: the core carries on with a spare loop (or a fresh one).
+EBB_ALWAYS_INLINE void park_here(CoreState& c, EventContext& context) {
+  EBB_CHECK(!c.in_idle_handler, "core %u: park inside an idle handler (idle handlers must not block)",
+            c.id);
+  EBB_CHECK(FiberAccess::core(context) == c.id,
+            "park: the EventContext was made on core %u but parks on core %u",
+            FiberAccess::core(context), c.id);
+  bump(c.counters.parks);
+  ++c.parked_now;
+  platform::Context next;
+  if (EBB_LIKELY(c.spare_count != 0)) {
+    next = c.spare_loops[--c.spare_count];
+  } else {
+    next = platform::make_context(acquire_stack(c), &loop_entry, &c);
+  }
+  FiberAccess::parked(context) = true;
+  platform::Context& saved = FiberAccess::context(context);
+  saved.stack = c.current_stack;
+  c.current_stack = next.stack;
+  release_stack(c, platform::switch_to(&saved, next, nullptr));
+  // Resumed by resume_parked, on this core, on our own stack again.
+}
+
+// Release pairs with the acquire in drained(): a count seen there implies
+// the sender's count is visible too.
+EBB_ALWAYS_INLINE void count_received(CoreState& c) {
+  c.counters.remote_received.store(c.counters.remote_received.load(std::memory_order_relaxed) + 1,
+                                   std::memory_order_release);
+}
 
 bool run_remote(CoreState& c) {
   uint32_t n = 0;
-  for (; n < kRemoteBatch; ++n) {
-    RemoteLink* link = c.remote.pop();
+  for_each_inbound(c, [&c, &n](CoreChannel& ch) {
+    uint32_t taken = 0;
+    while (n < kRemoteBatch && ch.has_item()) {
+      Event event = ch.pop();
+      ++taken;
+      ++n;
+      count_received(c);
+      run_event(c, event);
+    }
+    if (taken != 0) ch.publish_progress();
+    return n >= kRemoteBatch;
+  });
+  while (n < kRemoteBatch) {
+    RemoteLink* link = c.external.pop();
     if (link == nullptr) break;
     auto* node = static_cast<RemoteEvent*>(link);
     Event event = std::move(node->event);
     delete node;
-    // Release pairs with the acquire in drained(): a count seen there implies
-    // the sender's count is visible too.
-    c.counters.remote_received.store(
-        c.counters.remote_received.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    bump(c.counters.events);
-    event();
+    ++n;
+    count_received(c);
+    run_event(c, event);
   }
   return n != 0;
 }
@@ -83,16 +196,15 @@ bool run_timers(CoreState& c) {
 }
 
 bool run_local(CoreState& c) {
-  // Only the events queued before this turn: new ones wait for the next turn,
-  // so remote events and timers are not starved by an event that respawns.
-  std::size_t n = c.local.size();
-  if (n == 0) return false;
-  for (; n > 0 && !c.local.empty(); --n) {
+  // Events queued meanwhile run in the same batch (a resume right after a
+  // park needs no full turn), but at most kLocalBatch, so that remote events,
+  // timers and I/O are not starved by events that keep queueing more.
+  uint32_t n = 0;
+  for (; n < kLocalBatch && !c.local.empty(); ++n) {
     Event event = c.local.pop();
-    bump(c.counters.events);
-    event();
+    run_event(c, event);
   }
-  return true;
+  return n != 0;
 }
 
 bool run_idle_handlers(CoreState& c) {
@@ -118,8 +230,12 @@ void idle(CoreState& c) {
   const uint64_t start = platform::now_ns();
   c.counters.idle_since_ns.store(start, std::memory_order_relaxed);
   uint64_t deadline = draining ? TimerHeap::kNever : c.timers.next_deadline();
+  // RCU callbacks wait for other cores, and an overflow for room in a
+  // channel: look again soon rather than sleep until woken.
   const bool rcu_waiting = rcu::detail::has_pending(c.id);
   if (rcu_waiting) deadline = std::min(deadline, start + kRcuRecheckNs);
+  const bool overflowing = !c.overflowing.empty();
+  if (overflowing) deadline = std::min(deadline, start + kOverflowRecheckNs);
 
   uint64_t now = start;
   bool found_work = false;
@@ -139,9 +255,9 @@ void idle(CoreState& c) {
   }
 
   if (!found_work && now < deadline) {
-    if (draining && !rcu_waiting) c.quiet.store(true, std::memory_order_seq_cst);
-    // Dekker with enqueue_remote, all seq_cst: the sender swaps the queue's
-    // tail then reads `sleeping`; we set `sleeping` then read the tail. Either
+    if (draining && !rcu_waiting && !overflowing) c.quiet.store(true, std::memory_order_seq_cst);
+    // Dekker with the senders, all seq_cst: a sender publishes its event,
+    // then reads `sleeping`; we set `sleeping`, then look for events. Either
     // it sees us asleep and wakes us, or we see its event here.
     c.sleeping.store(true, std::memory_order_seq_cst);
     if (!has_work(c) && g_phase.load(std::memory_order_acquire) == phase) {
@@ -168,11 +284,13 @@ void idle(CoreState& c) {
     const Phase phase = g_phase.load(std::memory_order_relaxed);
     if (EBB_UNLIKELY(phase == Phase::kExiting)) exit_loop(c);
     const bool running = phase == Phase::kRunning;
-    bool worked = run_remote(c);
+    bool worked = false;
+    if (EBB_UNLIKELY(!c.overflowing.empty())) worked = flush_overflow(c);
+    worked |= run_remote(c);
     if (running) worked |= run_timers(c);
     worked |= run_local(c);
     if (running) {
-      worked |= platform::poll_io(c.id);
+      if (c.io_watches != 0) worked |= platform::poll_io(c.id);
       worked |= run_idle_handlers(c);
     }
     rcu::detail::quiescent(c.id);
@@ -180,38 +298,77 @@ void idle(CoreState& c) {
   }
 }
 
-void resume_parked(CoreState& c, const platform::Context& target) {
-  --c.parked_now;
-  platform::Stack* mine = c.current_stack;
-  c.current_stack = target.stack;
-  if (c.spare_loops.size() < kMaxSpareLoops) {
-    // Keep this loop suspended here; a later park() continues it, and this
-    // resume event then simply returns into the loop.
-    c.spare_loops.emplace_back();  // capacity reserved: the slot never moves
-    platform::Context& spare = c.spare_loops.back();
-    spare.stack = mine;
-    platform::Stack* released = platform::switch_to(&spare, target, nullptr);
-    release_stack(c, released);
-  } else {
-    platform::switch_to(nullptr, target, mine);
-    panic("core %u: an abandoned loop stack was resumed", c.id);
-  }
-}
-
-void enqueue_remote(CoreState& target, Event&& fn, CoreState* sender) {
-  if (sender != nullptr) {
-    sender->counters.remote_sent.store(
-        sender->counters.remote_sent.load(std::memory_order_relaxed) + 1,
-        std::memory_order_release);
-  } else {
-    g_external_sent.fetch_add(1, std::memory_order_acq_rel);
-  }
-  target.remote.push(new RemoteEvent(std::move(fn)));  // a seq_cst exchange
+// After an event became visible to `target`: wake it if it sleeps.
+EBB_ALWAYS_INLINE void notify(CoreState& target) {
   if (target.sleeping.load(std::memory_order_seq_cst) &&
       target.sleeping.exchange(false, std::memory_order_acq_rel)) {
     platform::wake_core(target.id);
   }
 }
+
+EBB_NOINLINE CoreChannel& open_channel(CoreState& sender, CoreState& target) {
+  auto* channel = new CoreChannel();
+  target.inbound[sender.id].store(channel, std::memory_order_release);
+  target.inbound_senders[sender.id / 64].fetch_or(uint64_t{1} << (sender.id % 64),
+                                                  std::memory_order_release);
+  sender.outbound[target.id] = channel;
+  return *channel;
+}
+
+EBB_NOINLINE void spill(CoreState& sender, CoreId target, Event&& fn) {
+  RingQueue<Event>*& pending = sender.overflow[target];
+  if (pending == nullptr) pending = new RingQueue<Event>();
+  if (pending->empty()) sender.overflowing.push_back(target);
+  pending->push(std::move(fn));
+}
+
+void send_between_cores(CoreState& sender, CoreState& target, Event&& fn) {
+  sender.counters.remote_sent.store(
+      sender.counters.remote_sent.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  CoreChannel* channel = sender.outbound[target.id];
+  if (EBB_UNLIKELY(channel == nullptr)) channel = &open_channel(sender, target);
+  const RingQueue<Event>* pending = sender.overflow[target.id];
+  // Behind events already waiting for room, or into a full ring: wait too.
+  if (EBB_UNLIKELY((pending != nullptr && !pending->empty()) || !channel->try_push(fn))) {
+    spill(sender, target.id, std::move(fn));
+    return;
+  }
+  notify(target);
+}
+
+void send_from_outside(CoreState& target, Event&& fn) {
+  g_external_sent.fetch_add(1, std::memory_order_acq_rel);
+  target.external.push(new RemoteEvent(std::move(fn)));  // a seq_cst exchange
+  notify(target);
+}
+
+}  // namespace
+
+// Moves waiting events into their channels as room appears; true if any moved.
+bool flush_overflow(CoreState& c) {
+  bool moved = false;
+  for (std::size_t i = 0; i < c.overflowing.size();) {
+    const CoreId target = c.overflowing[i];
+    RingQueue<Event>& pending = *c.overflow[target];
+    CoreChannel& channel = *c.outbound[target];
+    bool pushed = false;
+    while (!pending.empty() && channel.try_push(pending.front())) {
+      pending.drop_front();
+      pushed = true;
+    }
+    if (pushed) notify(*g_cores[target]);
+    moved |= pushed;
+    if (pending.empty()) {
+      c.overflowing[i] = c.overflowing.back();
+      c.overflowing.pop_back();
+    } else {
+      ++i;
+    }
+  }
+  return moved;
+}
+
+namespace {
 
 void wake_all() {
   const uint32_t cores = num_cores();
@@ -223,12 +380,25 @@ void wake_all() {
 
 }  // namespace
 
-CoreState::CoreState(CoreId core, const LoopConfig& loop_config) : id(core), config(loop_config) {
-  spare_loops.reserve(kMaxSpareLoops);
+CoreState::CoreState(CoreId core, uint32_t core_count, const LoopConfig& loop_config)
+    : inbound(new std::atomic<CoreChannel*>[core_count]),
+      id(core),
+      cores(core_count),
+      config(loop_config),
+      outbound(new CoreChannel*[core_count]()),
+      overflow(new RingQueue<Event>*[core_count]()) {
+  for (uint32_t i = 0; i < core_count; ++i) inbound[i].store(nullptr, std::memory_order_relaxed);
 }
 
 CoreState::~CoreState() {
-  while (RemoteLink* link = remote.pop()) delete static_cast<RemoteEvent*>(link);
+  while (RemoteLink* link = external.pop()) delete static_cast<RemoteEvent*>(link);
+  for (uint32_t i = 0; i < cores; ++i) {
+    delete inbound[i].load(std::memory_order_relaxed);  // events still inside die with it
+    delete overflow[i];
+  }
+  delete[] inbound;
+  delete[] outbound;
+  delete[] overflow;
   for (platform::Stack* s : all_stacks) platform::stack_destroy(s);
 }
 
@@ -243,7 +413,7 @@ void create_cores(uint32_t cores, const LoopConfig& config) {
   EBB_CHECK(cores >= 1 && cores <= kMaxCores, "runtime: %u cores asked for; 1 to %u are possible",
             cores, kMaxCores);
   EBB_CHECK(g_phase.load() == Phase::kStopped, "runtime: cores created while a runtime runs");
-  for (CoreId core = 0; core < cores; ++core) g_cores[core] = new CoreState(core, config);
+  for (CoreId core = 0; core < cores; ++core) g_cores[core] = new CoreState(core, cores, config);
   rcu::detail::start(cores);
   g_external_sent.store(0);
   g_num_cores.store(cores, std::memory_order_release);
@@ -325,7 +495,8 @@ void enqueue_on_core(CoreId core, Event fn) {
   CoreState& target = *g_cores[core];
   CoreState* self = tls_core;
   if (self == &target) self->local.push(std::move(fn));
-  else enqueue_remote(target, std::move(fn), self);
+  else if (self != nullptr) send_between_cores(*self, target, std::move(fn));
+  else send_from_outside(target, std::move(fn));
 }
 
 }  // namespace detail
@@ -349,43 +520,19 @@ Status spawn_remote(CoreId core, Event fn) {
 
 // ---- blocking --------------------------------------------------------------
 
-void park(EventContext& context) {
-  using namespace detail;
-  CoreState& c = current_core("park");
-  EBB_CHECK(!c.in_idle_handler, "core %u: park inside an idle handler (idle handlers must not block)",
-            c.id);
-  EBB_CHECK(context.core_ == c.id,
-            "park: the EventContext was made on core %u but parks on core %u", context.core_, c.id);
-  bump(c.counters.parks);
-  ++c.parked_now;
-  platform::Context next;
-  if (!c.spare_loops.empty()) {
-    next = c.spare_loops.back();
-    c.spare_loops.pop_back();
-  } else {
-    next = platform::make_context(acquire_stack(c), &loop_entry, &c);
-  }
-  context.context_.stack = c.current_stack;
-  c.current_stack = next.stack;
-  release_stack(c, platform::switch_to(&context.context_, next, nullptr));
-  // Resumed by resume_parked on this core, on our own stack again.
-}
+void park(EventContext& context) { detail::park_here(detail::current_core("park"), context); }
 
 void unpark(EventContext& context) {
-  EBB_CHECK(context.core_ != kNoCore, "unpark: the EventContext was made off any core");
-  EBB_CHECK(!context.resume_queued_.exchange(true, std::memory_order_acq_rel),
-            "unpark called twice for one park");
-  EventContext* parked = &context;
-  detail::enqueue_on_core(context.core_, [parked] {
-    parked->resume_queued_.store(false, std::memory_order_relaxed);
-    detail::resume_parked(*detail::tls_core, parked->context_);
-  });
+  const CoreId core = detail::FiberAccess::core(context);
+  EBB_CHECK(core != kNoCore, "unpark: the EventContext was made off any core");
+  detail::enqueue_on_core(core, detail::resume_event(&context));
 }
 
 void yield() {
+  detail::CoreState& c = detail::current_core("yield");
   EventContext context;
-  unpark(context);  // runs after the events queued so far, once we have parked
-  park(context);
+  c.local.push(detail::resume_event(&context));  // runs after what is queued now
+  detail::park_here(c, context);
 }
 
 // ---- timers ----------------------------------------------------------------

@@ -1,10 +1,15 @@
 #pragma once
 // The per-core event loop, shared by both platforms (internal to runtime/).
 //
-// Each turn the loop runs, in order: events queued by other threads (bounded
-// per turn), due timers, the local events queued before the turn began, ready
-// I/O, and idle handlers; then it reports a quiescent state to RCU. With
-// nothing to do it spins briefly, then sleeps in the platform until woken.
+// Each turn the loop runs, in order: events from other cores and threads
+// (bounded per turn), due timers, local events (bounded per turn), ready I/O,
+// and idle handlers; then it reports a quiescent state to RCU. With nothing to
+// do it spins briefly, then sleeps in the platform until woken.
+//
+// Events between cores travel on a CoreChannel per (sender, receiver) pair,
+// made on the first send; a full channel spills, in order, into the sender's
+// overflow queue, which the sender's loop flushes. Threads that are not cores
+// use the receiver's lock-free `external` queue.
 //
 // Blocking: the loop itself runs on a pooled stack. When an event parks, the
 // core continues the loop on another stack ("spare loop" or a fresh one);
@@ -19,6 +24,8 @@
 
 #include "runtime/compiler.h"
 #include "runtime/core.h"
+#include "runtime/core_channel.h"
+#include "runtime/fiber.h"
 #include "runtime/platform.h"
 #include "runtime/remote_queue.h"
 #include "runtime/ring_queue.h"
@@ -52,28 +59,45 @@ enum class Phase : uint8_t {
 };
 
 struct CoreState {
-  CoreState(CoreId id, const LoopConfig& config);
+  CoreState(CoreId id, uint32_t cores, const LoopConfig& config);
   ~CoreState();
 
   // ---- touched by other threads ----
-  RemoteQueue remote;
+  RemoteQueue external;  // events from threads that are not cores
+  // inbound[s]: the channel from core s, made by s on its first send; a set
+  // bit in inbound_senders says which exist.
+  std::atomic<CoreChannel*>* const inbound;
+  std::atomic<uint64_t> inbound_senders[kMaxCores / 64] = {};
   alignas(kCacheLine) std::atomic<bool> sleeping{false};
   std::atomic<bool> quiet{false};  // draining, and nothing left to run here
   CoreCounters counters;
 
   // ---- this core only ----
   alignas(kCacheLine) const CoreId id;
+  const uint32_t cores;
   const LoopConfig config;
+  // outbound[d]: this core's channel to core d (null until the first send);
+  // overflow[d]: events for d waiting for room, in order; `overflowing` lists
+  // the d whose overflow is not empty.
+  CoreChannel** const outbound;
+  RingQueue<Event>** const overflow;
+  std::vector<CoreId> overflowing;
   RingQueue<Event> local;
   TimerHeap timers;
   std::deque<IdleHandlerEntry> idle_handlers;
   uint64_t next_idle_handler_id = 1;
   bool in_idle_handler = false;
 
+  EventContext* resume_to = nullptr;  // set by a resume event; the loop switches to it
+  uint32_t io_watches = 0;            // the platform polls I/O only when there are some
+
   platform::Stack* current_stack = nullptr;     // the stack running right now
   std::vector<platform::Stack*> free_stacks;    // pool
   std::vector<platform::Stack*> all_stacks;     // every stack made (freed at exit)
-  std::vector<platform::Context> spare_loops;   // suspended loops, ready to carry on
+  // Suspended loops, ready to carry on (a fixed array: no checks on the hot path).
+  static constexpr uint32_t kMaxSpareLoops = 16;
+  platform::Context spare_loops[kMaxSpareLoops];
+  uint32_t spare_count = 0;
   platform::Context thread_context;             // where the core's thread entered
   uint64_t parked_now = 0;
 };

@@ -7,12 +7,14 @@
 // loop hops to another pooled stack while an event is parked, as in EbbRT, so
 // an event that never blocks pays no context switch at all.
 
-#include <atomic>
-
 #include "runtime/core.h"
 #include "runtime/platform.h"
 
 namespace ebb {
+
+namespace detail {
+struct FiberAccess;
+}
 
 // A parked event. Lives on the parked event's own stack (it is typically a
 // local of the function that parks), so it stays valid while parked.
@@ -27,11 +29,12 @@ class EventContext {
   CoreId core() const { return core_; }
 
  private:
-  friend void park(EventContext&);
-  friend void unpark(EventContext&);
+  friend struct detail::FiberAccess;
   platform::Context context_;
   CoreId core_;
-  std::atomic<bool> resume_queued_{false};
+  // On its own core only: the resume event checks it, so a second unpark is
+  // caught there without a locked instruction on the unparking core.
+  bool parked_ = false;
 };
 
 // Suspends the running event until unpark(context). On a core only; not from

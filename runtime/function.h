@@ -6,7 +6,7 @@
 // exceptions. A callable that fits kInlineBytes lives inside the object; a
 // trivially copyable one is moved by memcpy, so queueing it costs a few stores.
 
-#include <cstring>
+#include <cstdint>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -22,9 +22,11 @@ template <class R, class... Args, std::size_t kInlineBytes>
 class Function<R(Args...), kInlineBytes> {
   struct Ops {
     R (*invoke)(void* storage, Args&&... args);
-    // Both null for trivially copyable callables stored inline (memcpy moves).
+    // Null when moving is copying the first `words` words (trivially copyable
+    // callables stored inline, and the pointer to a heap one).
     void (*relocate)(void* to, void* from);
     void (*destroy)(void* storage);
+    std::size_t words;
   };
 
   template <class F>
@@ -46,6 +48,7 @@ class Function<R(Args...), kInlineBytes> {
                       source->~F();
                     },
       kTrivial<F> ? nullptr : +[](void* s) { static_cast<F*>(s)->~F(); },
+      (sizeof(F) + sizeof(uint64_t) - 1) / sizeof(uint64_t),
   };
 
   // Large callables live on the heap; the storage holds the pointer.
@@ -54,8 +57,9 @@ class Function<R(Args...), kInlineBytes> {
       [](void* s, Args&&... args) -> R {
         return (**static_cast<F**>(s))(std::forward<Args>(args)...);
       },
-      nullptr,  // moving the pointer is a memcpy
+      nullptr,  // moving is copying the pointer
       [](void* s) { delete *static_cast<F**>(s); },
+      1,
   };
 
  public:
@@ -100,12 +104,22 @@ class Function<R(Args...), kInlineBytes> {
   void take(Function& other) {
     ops_ = other.ops_;
     if (ops_ == nullptr) return;
-    if (ops_->relocate == nullptr) std::memcpy(storage_, other.storage_, kInlineBytes);
-    else ops_->relocate(storage_, other.storage_);
+    if (ops_->relocate == nullptr) {
+      // Only the words in use, one by one: events are moved twice on their
+      // way through a queue, and a fixed 48-byte memcpy compiled to `rep movs`.
+      for (std::size_t i = 0; i < ops_->words; ++i) words_[i] = other.words_[i];
+    } else {
+      ops_->relocate(storage_, other.storage_);
+    }
     other.ops_ = nullptr;
   }
 
-  alignas(void*) unsigned char storage_[kInlineBytes];
+  static_assert(kInlineBytes % sizeof(uint64_t) == 0, "inline storage is whole words");
+  static constexpr std::size_t kWords = kInlineBytes / sizeof(uint64_t);
+  union {
+    unsigned char storage_[kInlineBytes];
+    uint64_t words_[kWords];
+  };
   const Ops* ops_ = nullptr;
 };
 

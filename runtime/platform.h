@@ -39,11 +39,7 @@ using ContextEntry = void (*)(void* arg, Stack* released);
 // (entry never returns; it leaves by switching away).
 Context make_context(Stack* stack, ContextEntry entry, void* arg);
 
-// Suspends the running execution into *save (null: it is abandoned for good)
-// and continues `target`. The side that lands is handed `release`, a stack
-// the switching side is done with (typically its own stack when abandoning).
-// Returns, once something switches back to *save, the stack that side handed over.
-Stack* switch_to(Context* save, const Context& target, Stack* release);
+// switch_to(), the switch itself, is inline: runtime/platform_switch.h.
 
 // ---- Sleeping and waking cores --------------------------------------------
 // Makes `core` return from wait_for_work (or not enter it). Any thread.

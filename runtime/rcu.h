@@ -14,6 +14,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include <vector>
+
+#include "runtime/compiler.h"
 #include "runtime/core.h"
 #include "runtime/function.h"
 #include "runtime/result.h"
@@ -27,13 +30,40 @@ void call_rcu(Function<void()> fn);
 Status synchronize_rcu();
 
 namespace rcu::detail {
+
+// Epochs: a batch of callbacks waits for epoch e; every core records the
+// epoch it saw at its last quiescent state (`seen`), or kIdle while asleep.
+inline constexpr uint64_t kIdle = UINT64_MAX;
+
+struct alignas(kCacheLine) CoreRcu {
+  std::atomic<uint64_t> seen{0};  // read by every core
+  // This core only:
+  alignas(kCacheLine) uint64_t last_epoch = 0;  // a copy of seen, cheap to compare
+  bool pending = false;                         // callbacks in next or waiting
+  std::vector<Function<void()>> next;
+  std::vector<Function<void()>> waiting;
+  uint64_t waiting_epoch = 0;
+};
+
+inline constinit std::atomic<uint64_t> g_epoch{1};
+inline constinit CoreRcu* g_cores[kMaxCores] = {};
+
 // The event loop's hooks.
 void start(uint32_t cores);
 void stop();  // runs callbacks still waiting (no reader is left)
-void quiescent(CoreId core);
+void quiescent_slow(CoreId core);
 void enter_idle(CoreId core);
 void exit_idle(CoreId core);
-bool has_pending(CoreId core);
+inline bool has_pending(CoreId core) { return g_cores[core]->pending; }
+
+// Called between events on every turn of the loop: a load and a compare
+// unless the epoch moved or this core has callbacks waiting.
+EBB_ALWAYS_INLINE void quiescent(CoreId core) {
+  const CoreRcu& r = *g_cores[core];
+  if (EBB_LIKELY(g_epoch.load(std::memory_order_relaxed) == r.last_epoch && !r.pending)) return;
+  quiescent_slow(core);
+}
+
 }  // namespace rcu::detail
 
 }  // namespace ebb

@@ -31,6 +31,13 @@ class RingQueue {
     ++tail_;
   }
 
+  T& front() { return items_[head_ & (capacity_ - 1)]; }
+  // Removes the front item (typically after moving from it).
+  void drop_front() {
+    items_[head_ & (capacity_ - 1)].~T();
+    ++head_;
+  }
+
   T pop() {
     T& slot = items_[head_ & (capacity_ - 1)];
     T item(std::move(slot));

@@ -122,6 +122,7 @@ Status watch_fd(int fd, uint32_t events, FdCallback callback) {
     return Error::from_errno("watch_fd: epoll_ctl(ADD) failed", errno);
   p->watches.emplace(id, Watch{fd, std::move(callback)});
   p->ids.emplace(fd, id);
+  ++ebb::detail::tls_core->io_watches;  // the loop now polls this core's epoll
   return {};
 }
 
@@ -152,6 +153,7 @@ Status unwatch_fd(int fd) {
   // The running callback may be the one unwatching itself: it is erased (and
   // destroyed) by a later event, once it has returned.
   p->watches.at(id).dead = true;
+  --ebb::detail::tls_core->io_watches;
   spawn_local([p, id] { p->watches.erase(id); });
   return {};
 }

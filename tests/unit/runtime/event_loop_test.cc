@@ -67,6 +67,32 @@ TEST_P(SpawnTest, RemoteEventsFromOneSenderRunInOrder) {
   EXPECT_EQ(out_of_order.load(), 0);
 }
 
+// The receiver is busy while a sender floods it far past a channel's
+// capacity: the surplus waits on the sender, in order, and all of it arrives.
+TEST_P(SpawnTest, FloodPastTheChannelArrivesInOrder) {
+  if (cores() < 2) GTEST_SKIP() << "needs a second core";
+  constexpr int kEvents = 20'000;
+  std::atomic<bool> release{false};
+  std::atomic<int> received{0};
+  std::atomic<int> out_of_order{0};
+  ASSERT_TRUE(spawn_remote(1, [&] {
+                while (!release.load()) std::this_thread::yield();  // core 1 is busy
+              }).ok());
+  int expected = 0;  // touched only on core 1
+  run(0, [&] {
+    for (int i = 0; i < kEvents; ++i) {
+      EXPECT_TRUE(spawn_remote(1, [&, i] {
+                    if (i != expected) out_of_order++;
+                    expected = i + 1;
+                    received++;
+                  }).ok());
+    }
+  });
+  release = true;
+  while (received.load() < kEvents) std::this_thread::yield();
+  EXPECT_EQ(out_of_order.load(), 0);
+}
+
 TEST_P(SpawnTest, SpawnOnAllReachesEveryCoreOnce) {
   std::vector<std::atomic<int>> hits(cores());
   std::atomic<int> total{0};
@@ -196,6 +222,25 @@ TEST(Shutdown, RunsEveryEventInFlight) {
     }
   }  // ~Runtime: drain, then stop
   EXPECT_EQ(hops.load(), kChains * kChainLength);
+}
+
+// Shutdown while a sender's overflow is still full: drained, not dropped.
+TEST(Shutdown, DeliversEventsWaitingForRoomInAChannel) {
+  std::atomic<int> received{0};
+  constexpr int kEvents = 5'000;
+  {
+    Runtime runtime({.cores = 2});
+    std::atomic<bool> release{false};
+    ASSERT_TRUE(spawn_remote(1, [&] {
+                  while (!release.load()) std::this_thread::yield();
+                }).ok());
+    ASSERT_TRUE(runtime.run_on(0, [&] {
+                  for (int i = 0; i < kEvents; ++i)
+                    EXPECT_TRUE(spawn_remote(1, [&] { received++; }).ok());
+                  release = true;
+                }).ok());
+  }
+  EXPECT_EQ(received.load(), kEvents);
 }
 
 TEST(Shutdown, RefusesOutsideWorkOnceDraining) {

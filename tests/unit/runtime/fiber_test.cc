@@ -108,11 +108,17 @@ TEST_F(FiberTest, EventsHaveRoomOnTheirStack) {
 using FiberDeathTest = FiberTest;
 
 TEST_F(FiberDeathTest, UnparkTwicePanics) {
+  // The context stays alive (the event yields after its resume) so that the
+  // second resume finds it resumed already.
   EXPECT_DEATH(run(0, [] {
                  EventContext context;
-                 unpark(context);
-                 unpark(context);
+                 spawn_local([&context] {
+                   unpark(context);
+                   unpark(context);
+                 });
                  park(context);
+                 yield();
+                 yield();
                }),
                "unpark called twice");
 }
