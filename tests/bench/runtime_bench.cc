@@ -142,6 +142,38 @@ void BM_RawFcontextSwitch(benchmark::State& state) {
 }
 BENCHMARK(BM_RawFcontextSwitch);
 
+// The same round trip, but both sides switch from inside `depth` nested
+// calls that return after landing: each level costs a mispredicted return
+// (the reason the runtime's switches are inline; docs/ARCHITECTURE.md).
+template <int kDepth>
+EBB_NOINLINE fctx::transfer_t jump_through_frames(fctx::fcontext_t to) {
+  if constexpr (kDepth == 0) {
+    return fctx::jump_fcontext(to, nullptr);
+  } else {
+    fctx::transfer_t t = jump_through_frames<kDepth - 1>(to);
+    benchmark::ClobberMemory();  // keeps the frame (no tail call)
+    return t;
+  }
+}
+
+template <int kDepth>
+void bounce_through_frames(fctx::transfer_t t) {
+  for (;;) t = jump_through_frames<kDepth>(t.fctx);
+}
+
+template <int kDepth>
+void BM_RawFcontextSwitchThroughFrames(benchmark::State& state) {
+  on_core0(state, [&] {
+    constexpr std::size_t kBytes = 64 * 1024;
+    auto stack = std::make_unique<char[]>(kBytes);
+    fctx::fcontext_t peer =
+        fctx::make_fcontext(stack.get() + kBytes, kBytes, &bounce_through_frames<kDepth>);
+    for (auto _ : state) peer = jump_through_frames<kDepth>(peer).fctx;
+  });
+}
+BENCHMARK(BM_RawFcontextSwitchThroughFrames<1>)->Name("BM_RawFcontextSwitchThroughFrames/1");
+BENCHMARK(BM_RawFcontextSwitchThroughFrames<2>)->Name("BM_RawFcontextSwitchThroughFrames/2");
+
 // ---- across cores ---------------------------------------------------------
 
 // Core 0 sends an event to core 1, which sends the resumption of core 0's
