@@ -19,12 +19,10 @@
 #include <utility>
 
 #include "runtime/core.h"
-#include "runtime/id_allocator.h"
 #include "runtime/panic.h"
 #include "runtime/ref.h"
 #include "runtime/root_registry.h"
 #include "runtime/translation_table.h"
-#include "runtime/type_name.h"
 
 namespace ebb {
 
@@ -77,13 +75,10 @@ class MulticoreEbb {
   // Makes Root(args...) under a fresh node-local id; reps come on first use.
   template <class... Args>
   static Result<Ref<Rep>> Create(Args&&... root_args) {
-    Result<EbbId> id = ids::allocate_local();
+    static_assert(std::is_base_of_v<MulticoreRoot<Rep>, Root>,
+                  "a MulticoreEbb's Root must derive from MulticoreRoot<Rep>");
+    Result<EbbId> id = roots::make_root_with_local_id<Root, Rep>(std::forward<Args>(root_args)...);
     if (!id) return id.error();
-    Status made = CreateWithId(*id, std::forward<Args>(root_args)...);
-    if (!made) {
-      ids::release_local(*id);
-      return made.error();
-    }
     return Ref<Rep>(*id);
   }
 
@@ -92,10 +87,7 @@ class MulticoreEbb {
   static Status CreateWithId(EbbId id, Args&&... root_args) {
     static_assert(std::is_base_of_v<MulticoreRoot<Rep>, Root>,
                   "a MulticoreEbb's Root must derive from MulticoreRoot<Rep>");
-    Root* root = new Root(std::forward<Args>(root_args)...);
-    Status added = roots::add(id, root, root_type());
-    if (!added) delete root;
-    return added;
+    return roots::make_root<Root, Rep>(id, std::forward<Args>(root_args)...);
   }
 
   // See roots::destroy.
@@ -103,51 +95,28 @@ class MulticoreEbb {
 
   // The root of a live Ebb (for enumerating its reps), or an Error.
   static Result<Root*> RootOf(EbbId id) {
-    Result<void*> root = roots::find(id, root_type());
+    Result<void*> root = roots::find(id, roots::root_type_of<Root, Rep>());
     if (!root) return root.error();
     return static_cast<Root*>(*root);
   }
 
-  EBB_COLD static Rep* HandleFault(EbbId id) {
-    Result<Rep*> rep = TryHandleFault(id);
-    if (EBB_UNLIKELY(!rep)) detail::fault_failed(id, type_name_cstr<Rep>(), rep.error());
-    return *rep;
-  }
+  EBB_COLD static Rep* HandleFault(EbbId id) { return detail::rep_or_panic(id, TryHandleFault(id)); }
+
 
   EBB_COLD static Result<Rep*> TryHandleFault(EbbId id) {
     Status ok = detail::begin_fault(id);
     if (!ok) return ok.error();
-    Result<void*> found = roots::find(id, root_type());
-    if (!found) return found.error();
-    Root& root = *static_cast<Root*>(*found);
-    const CoreId core = this_core();
-    std::atomic<Rep*>& slot = root.reps_[core];
+    Result<Root*> root = RootOf(id);
+    if (!root) return root.error();
+    std::atomic<Rep*>& slot = (*root)->reps_[this_core()];
     Rep* rep = slot.load(std::memory_order_relaxed);
     if (rep == nullptr) {
-      if constexpr (std::is_constructible_v<Rep, Root&>) rep = new Rep(root);
+      if constexpr (std::is_constructible_v<Rep, Root&>) rep = new Rep(**root);
       else rep = new Rep();
       slot.store(rep, std::memory_order_release);
     }
     translation::install(id, rep);
     return rep;
-  }
-
-  // A builder for faults on a static id with no root yet, when Root can be
-  // made without arguments.
-  static constexpr Result<void*> (*builder())(EbbId) {
-    if constexpr (std::is_default_constructible_v<Root>)
-      return [](EbbId) -> Result<void*> { return static_cast<void*>(new Root()); };
-    else
-      return nullptr;
-  }
-
-  static const roots::RootType& root_type() {
-    static constexpr roots::RootType kType = {
-        type_name_cstr<Rep>(),
-        [](void* root) { delete static_cast<Root*>(root); },
-        builder(),
-    };
-    return kType;
   }
 };
 

@@ -12,6 +12,7 @@
 #include "runtime/ebb_id.h"
 #include "runtime/result.h"
 #include "runtime/translation_table.h"
+#include "runtime/type_name.h"
 
 namespace ebb {
 
@@ -55,6 +56,13 @@ namespace detail {
 Status begin_fault(EbbId id);
 // A failed fault from Ref::get(): a panic that explains the error.
 [[noreturn]] EBB_COLD void fault_failed(EbbId id, const char* type_name, const Error& error);
+
+// HandleFault in terms of TryHandleFault: the rep, or that panic.
+template <class T>
+EBB_ALWAYS_INLINE T* rep_or_panic(EbbId id, const Result<T*>& rep) {
+  if (EBB_UNLIKELY(!rep)) fault_failed(id, type_name_cstr<T>(), rep.error());
+  return *rep;
+}
 }  // namespace detail
 
 }  // namespace ebb

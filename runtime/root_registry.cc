@@ -134,30 +134,29 @@ const char* type_name_of(EbbId id) {
 }
 
 Future<void> destroy(EbbId id) {
-  Registry& r = registry();
-  auto* job = new DestroyJob{id, nullptr, nullptr, {num_cores()}, Promise<void>()};
-  Future<void> done = job->done.get_future();
+  const uint32_t cores = num_cores();
+  if (cores == 0)
+    return make_failed_future<void>(Error(Errc::kShuttingDown, "destroy: no runtime is running", id));
+  DestroyJob* job;
   {
+    Registry& r = registry();
     std::lock_guard lock(r.mutex);
     auto it = r.entries.find(id);
-    Error refused(Errc::kNoSuchEbb, "destroy: no Ebb has this id", id);
-    if (it != r.entries.end() && it->second.state == State::kDying)
-      refused = Error(Errc::kEbbDestroyed, "destroy: the Ebb is already being destroyed", id);
-    else if (it != r.entries.end() && it->second.state == State::kBuilding)
-      refused = Error(Errc::kEbbDestroyed, "destroy: the Ebb is still being built", id);
-    if (it == r.entries.end() || it->second.state != State::kLive || job->cores_left == 0) {
-      if (job->cores_left == 0)
-        refused = Error(Errc::kShuttingDown, "destroy: no runtime is running", id);
-      job->done.set_error(refused);
-      delete job;
-      return done;
+    if (it == r.entries.end())
+      return make_failed_future<void>(Error(Errc::kNoSuchEbb, "destroy: no Ebb has this id", id));
+    Entry& e = it->second;
+    if (e.state != State::kLive) {
+      return make_failed_future<void>(Error(Errc::kEbbDestroyed,
+                                            e.state == State::kDying
+                                                ? "destroy: the Ebb is already being destroyed"
+                                                : "destroy: the Ebb is still being built",
+                                            id));
     }
-    it->second.state = State::kDying;
-    job->root = it->second.root;
-    job->type = it->second.type;
+    e.state = State::kDying;
+    job = new DestroyJob{id, e.root, e.type, {cores}, Promise<void>()};
   }
+  Future<void> done = job->done.get_future();
   // Each core drops its rep from its own table (only the owner writes it).
-  const uint32_t cores = job->cores_left.load();
   for (CoreId core = 0; core < cores; ++core) {
     if (!ebb::detail::post(core, [job, id] {
           translation::clear(id);

@@ -5,11 +5,15 @@
 // translation tables cache the result per core.
 
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "runtime/ebb_id.h"
 #include "runtime/future.h"
+#include "runtime/id_allocator.h"
 #include "runtime/result.h"
+#include "runtime/type_name.h"
 
 namespace ebb::roots {
 
@@ -40,6 +44,46 @@ const char* type_name_of(EbbId id);
 // core) and a node-local id is released for reuse. The Future completes then.
 // Errors: kNoSuchEbb, kEbbDestroyed (already on its way), kShuttingDown.
 Future<void> destroy(EbbId id);
+
+// The RootType of roots of class Root, named after Named (the T of the
+// Ref<T> that users hold). A fault on a static id with no root yet builds a
+// Root() when Root can be made without arguments.
+template <class Root, class Named>
+const RootType& root_type_of() {
+  static constexpr RootType kType = {
+      type_name_cstr<Named>(),
+      [](void* root) { delete static_cast<Root*>(root); },
+      [] {
+        if constexpr (std::is_default_constructible_v<Root>)
+          return +[](EbbId) -> Result<void*> { return static_cast<void*>(new Root()); };
+        else
+          return static_cast<Result<void*> (*)(EbbId)>(nullptr);
+      }(),
+  };
+  return kType;
+}
+
+// Makes Root(args...) and registers it under `id` (or deletes it again).
+template <class Root, class Named, class... Args>
+Status make_root(EbbId id, Args&&... args) {
+  Root* root = new Root(std::forward<Args>(args)...);
+  Status added = add(id, root, root_type_of<Root, Named>());
+  if (!added) delete root;
+  return added;
+}
+
+// The same under a fresh node-local id, which it returns.
+template <class Root, class Named, class... Args>
+Result<EbbId> make_root_with_local_id(Args&&... args) {
+  Result<EbbId> id = ids::allocate_local();
+  if (!id) return id.error();
+  Status made = make_root<Root, Named>(*id, std::forward<Args>(args)...);
+  if (!made) {
+    ids::release_local(*id);
+    return made.error();
+  }
+  return *id;
+}
 
 namespace detail {
 // Live ids in teardown order: node-local ids newest first, then static ids
