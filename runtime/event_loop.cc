@@ -21,6 +21,8 @@ struct FiberAccess {
   static platform::Context& context(EventContext& e) { return e.context_; }
   static CoreId core(const EventContext& e) { return e.core_; }
   static bool& parked(EventContext& e) { return e.parked_; }
+  static uint64_t& resume_at(EventContext& e) { return e.resume_at_; }
+  static EventContext*& next_yielder(EventContext& e) { return e.next_yielder_; }
 };
 
 namespace {
@@ -83,16 +85,19 @@ bool has_inbound(const CoreState& c) {
 }
 
 bool has_work(const CoreState& c) {
-  return !c.local.empty() || c.external.might_have_work() || has_inbound(c);
+  return !c.local.empty() || c.yielders != nullptr || c.external.might_have_work() ||
+         has_inbound(c);
 }
 
 // Continues a parked event from the loop body itself. The loop is kept as a
 // spare, suspended right here: when a later park() continues it, it goes on
 // with its turn, and no frame has to return across the switch (see
 // runtime/platform_switch.h for why that matters).
-EBB_ALWAYS_INLINE void resume_parked(CoreState& c) {
-  EventContext* parked = c.resume_to;
-  c.resume_to = nullptr;
+EBB_ALWAYS_INLINE void resume_parked(CoreState& c, EventContext* parked) {
+  bool& is_parked = FiberAccess::parked(*parked);
+  if (EBB_UNLIKELY(!is_parked))
+    panic("unpark called twice for one park (or for an event that is not parked)");
+  is_parked = false;
   --c.parked_now;
   platform::Stack* mine = c.current_stack;
   const platform::Context target = FiberAccess::context(*parked);
@@ -107,46 +112,58 @@ EBB_ALWAYS_INLINE void resume_parked(CoreState& c) {
   }
 }
 
+// The event that unpark() queues. The loop recognises it (run_event) and
+// switches to the parked event from its own body, not from inside a call.
+struct ResumeEvent {
+  EventContext* context;
+  [[noreturn]] void operator()() const { panic("a resume event was run outside the loop"); }
+};
+
+Event resume_event(EventContext* context) { return ResumeEvent{context}; }
+
 EBB_ALWAYS_INLINE void run_event(CoreState& c, Event& event) {
   bump(c.counters.events);
-  event();
-  if (c.resume_to != nullptr) resume_parked(c);
+  if (event.holds<ResumeEvent>()) resume_parked(c, event.get<ResumeEvent>().context);
+  else event();
 }
 
-// The event that unpark() queues: it checks the context and names it; the
-// loop that runs it does the switch (run_event).
-Event resume_event(EventContext* context) {
-  return [context] {
-    bool& parked = FiberAccess::parked(*context);
-    if (EBB_UNLIKELY(!parked))
-      panic("unpark called twice for one park (or for an event that is not parked)");
-    parked = false;
-    tls_core->resume_to = context;
-  };
-}
+}  // namespace
 
-// Parks `context`: the core carries on with a spare loop (or a fresh one).
-EBB_ALWAYS_INLINE void park_here(CoreState& c, EventContext& context) {
+ParkPlan prepare_park(EventContext& context, bool yielding) {
+  CoreState& c = current_core(yielding ? "yield" : "park");
   EBB_CHECK(!c.in_idle_handler, "core %u: park inside an idle handler (idle handlers must not block)",
             c.id);
   EBB_CHECK(FiberAccess::core(context) == c.id,
             "park: the EventContext was made on core %u but parks on core %u",
             FiberAccess::core(context), c.id);
+  if (yielding) {
+    // No event to queue: the loop resumes it once it has run the
+    // events queued so far (run_local).
+    FiberAccess::resume_at(context) = c.local.pushed();
+    FiberAccess::next_yielder(context) = nullptr;
+    *c.yielders_tail = &context;
+    c.yielders_tail = &FiberAccess::next_yielder(context);
+  }
   bump(c.counters.parks);
   ++c.parked_now;
-  platform::Context next;
+  ParkPlan plan;
   if (EBB_LIKELY(c.spare_count != 0)) {
-    next = c.spare_loops[--c.spare_count];
+    plan.next = c.spare_loops[--c.spare_count];
   } else {
-    next = platform::make_context(acquire_stack(c), &loop_entry, &c);
+    plan.next = platform::make_context(acquire_stack(c), &loop_entry, &c);
   }
   FiberAccess::parked(context) = true;
-  platform::Context& saved = FiberAccess::context(context);
-  saved.stack = c.current_stack;
-  c.current_stack = next.stack;
-  release_stack(c, platform::switch_to(&saved, next, nullptr));
-  // Resumed by resume_parked, on this core, on our own stack again.
+  plan.save = &FiberAccess::context(context);
+  plan.save->stack = c.current_stack;
+  c.current_stack = plan.next.stack;
+  return plan;
 }
+
+void finish_park(platform::Stack* released) {
+  if (released != nullptr) tls_core->free_stacks.push_back(released);
+}
+
+namespace {
 
 // Release pairs with the acquire in drained(): a count seen there implies
 // the sender's count is visible too.
@@ -200,7 +217,16 @@ bool run_local(CoreState& c) {
   // park needs no full turn), but at most kLocalBatch, so that remote events,
   // timers and I/O are not starved by events that keep queueing more.
   uint32_t n = 0;
-  for (; n < kLocalBatch && !c.local.empty(); ++n) {
+  for (; n < kLocalBatch; ++n) {
+    EventContext* yielder = c.yielders;
+    if (yielder != nullptr && c.local.popped() >= FiberAccess::resume_at(*yielder)) {
+      c.yielders = FiberAccess::next_yielder(*yielder);
+      if (c.yielders == nullptr) c.yielders_tail = &c.yielders;
+      bump(c.counters.events);
+      resume_parked(c, yielder);
+      continue;
+    }
+    if (c.local.empty()) break;
     Event event = c.local.pop();
     run_event(c, event);
   }
@@ -520,19 +546,10 @@ Status spawn_remote(CoreId core, Event fn) {
 
 // ---- blocking --------------------------------------------------------------
 
-void park(EventContext& context) { detail::park_here(detail::current_core("park"), context); }
-
 void unpark(EventContext& context) {
   const CoreId core = detail::FiberAccess::core(context);
   EBB_CHECK(core != kNoCore, "unpark: the EventContext was made off any core");
   detail::enqueue_on_core(core, detail::resume_event(&context));
-}
-
-void yield() {
-  detail::CoreState& c = detail::current_core("yield");
-  EventContext context;
-  c.local.push(detail::resume_event(&context));  // runs after what is queued now
-  detail::park_here(c, context);
 }
 
 // ---- timers ----------------------------------------------------------------

@@ -88,7 +88,9 @@ struct CoreState {
   uint64_t next_idle_handler_id = 1;
   bool in_idle_handler = false;
 
-  EventContext* resume_to = nullptr;  // set by a resume event; the loop switches to it
+  // Events that yielded, oldest first (see yield()).
+  EventContext* yielders = nullptr;
+  EventContext** yielders_tail = &yielders;
   uint32_t io_watches = 0;            // the platform polls I/O only when there are some
 
   platform::Stack* current_stack = nullptr;     // the stack running right now

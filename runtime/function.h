@@ -93,6 +93,17 @@ class Function<R(Args...), kInlineBytes> {
 
   explicit operator bool() const { return ops_ != nullptr; }
 
+  // True when it holds an F stored inline: lets a queue recognise one kind
+  // of entry and handle it without an indirect call.
+  template <class F>
+  bool holds() const {
+    return ops_ == &kInlineOps<F>;
+  }
+  template <class F>
+  F& get() {
+    return *reinterpret_cast<F*>(storage_);
+  }
+
   R operator()(Args... args) { return ops_->invoke(storage_, std::forward<Args>(args)...); }
 
   void reset() {

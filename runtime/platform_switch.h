@@ -5,8 +5,8 @@
 // return executed after landing on the other stack, until the code reaches a
 // frame that was not suspended, is mispredicted (about 17 ns per level per
 // round trip on this machine; see docs/PERFORMANCE.md). So the switch is
-// inlined into its callers (the event loop, park, yield) and nothing else
-// should include this header.
+// inlined into its callers: the event loop, and park() and yield()
+// (runtime/fiber.h), which are inline in their callers in turn.
 //
 //   platform::Stack* switch_to(Context* save, const Context& target, Stack* release)
 //     suspends the running execution into *save (null: abandoned for good) and

@@ -24,6 +24,9 @@ class RingQueue {
 
   bool empty() const { return head_ == tail_; }
   std::size_t size() const { return tail_ - head_; }
+  // Items ever pushed / popped: positions in the queue's history.
+  uint64_t pushed() const { return tail_; }
+  uint64_t popped() const { return head_; }
 
   void push(T&& item) {
     if (EBB_UNLIKELY(tail_ - head_ == capacity_)) grow();
@@ -47,23 +50,25 @@ class RingQueue {
   }
 
  private:
+  // Keeps head_ and tail_: each item moves to its position under the new mask.
   EBB_NOINLINE void grow() {
     const std::size_t capacity = capacity_ == 0 ? 256 : capacity_ * 2;
     T* items = static_cast<T*>(std::malloc(capacity * sizeof(T)));
     EBB_CHECK(items != nullptr, "event queue: out of memory growing to %zu events", capacity);
-    std::size_t n = 0;
-    for (; !empty(); ++n) new (&items[n]) T(pop());
+    for (uint64_t i = head_; i != tail_; ++i) {
+      T& old = items_[i & (capacity_ - 1)];
+      new (&items[i & (capacity - 1)]) T(std::move(old));
+      old.~T();
+    }
     std::free(items_);
     items_ = items;
     capacity_ = capacity;
-    head_ = 0;
-    tail_ = n;
   }
 
   T* items_ = nullptr;
   std::size_t capacity_ = 0;  // a power of two
-  std::size_t head_ = 0;      // grows without wrapping; masked on access
-  std::size_t tail_ = 0;
+  uint64_t head_ = 0;         // grows without wrapping; masked on access
+  uint64_t tail_ = 0;
 };
 
 }  // namespace ebb::detail

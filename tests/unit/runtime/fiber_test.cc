@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "runtime/idle_handler.h"
@@ -55,6 +57,58 @@ TEST_F(FiberTest, YieldLetsQueuedEventsRunFirst) {
     return log;
   });
   EXPECT_EQ(*order, (std::vector<int>{0, 1, 2, 3}));
+}
+
+// What yield() promises: the events queued before it run first; events they
+// queue in turn come after the yielder.
+TEST_F(FiberTest, YieldResumesBeforeEventsQueuedWhileItWaited) {
+  auto order = on_core(1, [] {
+    std::vector<std::string> log;
+    spawn_local([&log] {
+      log.push_back("B");
+      spawn_local([&log] { log.push_back("C"); });
+    });
+    yield();
+    log.push_back("A");
+    yield();
+    return log;
+  });
+  EXPECT_EQ(*order, (std::vector<std::string>{"B", "A", "C"}));
+}
+
+// Yield behind more events than the local queue holds (it grows meanwhile).
+TEST_F(FiberTest, YieldBehindAGrowingQueue) {
+  auto ran = on_core(0, [] {
+    int count = 0;
+    for (int i = 0; i < 5000; ++i) spawn_local([&count] { ++count; });
+    yield();
+    const int seen = count;
+    int more = 0;
+    for (int i = 0; i < 700; ++i) spawn_local([&more] { ++more; });
+    yield();
+    return std::make_pair(seen, more);
+  });
+  EXPECT_EQ(ran->first, 5000);
+  EXPECT_EQ(ran->second, 700);
+}
+
+// Several events yield in turn: they resume in the order they yielded.
+TEST_F(FiberTest, YieldersResumeInOrder) {
+  auto order = on_core(2, [] {
+    auto log = std::make_shared<std::vector<int>>();
+    std::vector<Future<void>> done;
+    for (int i = 0; i < 5; ++i) {
+      done.push_back(submit_to(2, [log, i] {
+        for (int round = 0; round < 3; ++round) {
+          log->push_back(i);
+          yield();
+        }
+      }));
+    }
+    return when_all(std::move(done)).then([log](std::vector<Status>) { return *log; });
+  });
+  const std::vector<int> expected = {0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4};
+  EXPECT_EQ(*order, expected);
 }
 
 // Thousands of parked events at once, each on its own stack, all resumed.
