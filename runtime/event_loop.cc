@@ -159,9 +159,7 @@ ParkPlan prepare_park(EventContext& context, bool yielding) {
   return plan;
 }
 
-void finish_park(platform::Stack* released) {
-  if (released != nullptr) tls_core->free_stacks.push_back(released);
-}
+void finish_park(platform::Stack* released) { release_stack(*tls_core, released); }
 
 namespace {
 
