@@ -45,6 +45,8 @@ class MulticoreRoot {
   }
 
   uint32_t cores() const { return cores_; }
+  // The Ebb's id (known once a core has used it: reps may read it).
+  EbbId id() const { return id_.load(std::memory_order_relaxed); }
   // `core`'s rep, or null while that core has not used the Ebb.
   Rep* rep_on(CoreId core) const {
     return core < cores_ ? reps_[core].load(std::memory_order_acquire) : nullptr;
@@ -67,6 +69,7 @@ class MulticoreRoot {
   friend class MulticoreEbb;
   uint32_t cores_;
   std::atomic<Rep*>* reps_;
+  std::atomic<EbbId> id_{kNullEbbId};
 };
 
 template <class Rep, class Root = MulticoreRoot<Rep>>
@@ -111,6 +114,7 @@ class MulticoreEbb {
     std::atomic<Rep*>& slot = (*root)->reps_[this_core()];
     Rep* rep = slot.load(std::memory_order_relaxed);
     if (rep == nullptr) {
+      (*root)->id_.store(id, std::memory_order_relaxed);
       if constexpr (std::is_constructible_v<Rep, Root&>) rep = new Rep(**root);
       else rep = new Rep();
       slot.store(rep, std::memory_order_release);

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "runtime/core.h"
+#include "runtime/result.h"
 
 namespace ebb::platform {
 
@@ -40,6 +41,26 @@ using ContextEntry = void (*)(void* arg, Stack* released);
 Context make_context(Stack* stack, ContextEntry entry, void* arg);
 
 // switch_to(), the switch itself, is inline: runtime/platform_switch.h.
+
+// ---- Memory for the page allocator ----------------------------------------
+inline constexpr std::size_t kRegionAlignment = std::size_t{2} << 20;  // 2 MiB
+
+struct MemoryRegion {
+  void* base = nullptr;
+  std::size_t bytes = 0;
+  bool huge_pages = false;  // backed by (or advised to use) 2 MiB pages
+};
+
+// A fresh region of `bytes` (a multiple of kRegionAlignment), aligned to
+// kRegionAlignment, for NUMA node `node`. Hosted: mmap, with huge pages when
+// the system grants them; pages cost memory only once touched.
+// Errc::kExhausted when the system has none to give.
+Result<MemoryRegion> take_memory(std::size_t bytes, uint32_t node);
+void give_back_memory(const MemoryRegion& region);
+
+// NUMA topology: how many nodes, and which one a core's CPU sits on.
+uint32_t numa_nodes();
+uint32_t numa_node_of(CoreId core);
 
 // ---- Sleeping and waking cores --------------------------------------------
 // Makes `core` return from wait_for_work (or not enter it). Any thread.

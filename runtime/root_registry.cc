@@ -90,7 +90,7 @@ Result<void*> find(EbbId id, const RootType& type) {
         return Error(Errc::kNoSuchEbb, "no Ebb has this id (never created, or destroyed)", id);
       // First use of a static id: build its root, outside the lock (the
       // builder may block). Other cores that fault meanwhile wait below.
-      r.entries.try_emplace(id, Entry{State::kBuilding, nullptr, &type, r.next_sequence++, {}});
+      r.entries.try_emplace(id, Entry{State::kBuilding, nullptr, &type, 0, {}});
       lock.unlock();
       Result<void*> built = type.build(id);
       lock.lock();
@@ -102,6 +102,10 @@ Result<void*> find(EbbId id, const RootType& type) {
       }
       e.root = *built;
       e.state = State::kLive;
+      // Numbered now, not when the build began: Ebbs the builder made in the
+      // meantime count as older, so teardown (newest first) keeps them
+      // alive for this one's destructor.
+      e.sequence = r.next_sequence++;
       return *built;
     }
     Entry& e = it->second;

@@ -45,16 +45,26 @@ const char* type_name_of(EbbId id);
 // Errors: kNoSuchEbb, kEbbDestroyed (already on its way), kShuttingDown.
 Future<void> destroy(EbbId id);
 
+// The argument of a root constructor that a fault on a static id calls: one
+// constructor can then serve a range of static ids, each its own way.
+struct OnFirstUse {
+  EbbId id;
+};
+
 // The RootType of roots of class Root, named after Named (the T of the
 // Ref<T> that users hold). A fault on a static id with no root yet builds a
-// Root() when Root can be made without arguments.
+// Root(OnFirstUse{id}), or else a Root(), when Root can be made so.
 template <class Root, class Named>
 const RootType& root_type_of() {
   static constexpr RootType kType = {
       type_name_cstr<Named>(),
       [](void* root) { delete static_cast<Root*>(root); },
       [] {
-        if constexpr (std::is_default_constructible_v<Root>)
+        if constexpr (std::is_constructible_v<Root, OnFirstUse>)
+          return +[](EbbId id) -> Result<void*> {
+            return static_cast<void*>(new Root(OnFirstUse{id}));
+          };
+        else if constexpr (std::is_default_constructible_v<Root>)
           return +[](EbbId) -> Result<void*> { return static_cast<void*>(new Root()); };
         else
           return static_cast<Result<void*> (*)(EbbId)>(nullptr);

@@ -79,6 +79,12 @@ Stack* stack_create(std::size_t bytes) {
 
 void stack_destroy(Stack* stack) {
   if (stack == nullptr) return;
+#if EBB_ASAN
+  // Frames abandoned on this stack left their poison in ASan's shadow, which
+  // outlives munmap: whatever is mapped here next (a thread's stack or TLS,
+  // a heap region) would inherit it.
+  ASAN_UNPOISON_MEMORY_REGION(stack->bottom, stack->bytes);
+#endif
 #if EBB_TSAN
   if (stack->tsan_fiber != nullptr) __tsan_destroy_fiber(stack->tsan_fiber);
 #endif

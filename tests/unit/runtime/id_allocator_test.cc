@@ -66,6 +66,8 @@ TEST(StaticIds, AreUniqueAndInRange) {
     EXPECT_TRUE(seen.insert(id).second);
   }
   EXPECT_EQ(ids::detail::first_bad_static_id(), 0u);
+  for (auto range : ids::detail::kAllStaticIdRanges)
+    for (uint32_t i = 0; i < range.count; ++i) EXPECT_EQ(ids::detail::claims(range.first + i), 1);
 }
 
 struct SomeType {};

@@ -1,0 +1,211 @@
+#include "ebbs/memory/page/page_allocator.h"
+
+#include <new>
+
+#include "runtime/root_registry.h"
+#include "runtime/translation_table.h"
+
+namespace ebb::mem {
+
+// Shared by the node reps: the options, the reps, and a table of every region
+// so that any core can find which node owns a block. The table is append-only
+// (a region is never given back while the Ebb lives), so readers need no lock.
+class PageAllocatorRoot {
+ public:
+  explicit PageAllocatorRoot(const PageAllocatorOptions& options = {})
+      : options_(options), node_count_(platform::numa_nodes()) {
+    EBB_CHECK(options_.region_bytes % platform::kRegionAlignment == 0 && options_.region_bytes != 0,
+              "PageAllocator: region_bytes must be a positive multiple of 2 MiB (got %zu)",
+              options_.region_bytes);
+    nodes_ = new PageAllocator*[node_count_];
+    for (uint32_t n = 0; n < node_count_; ++n) nodes_[n] = new PageAllocator(*this, n);
+  }
+  ~PageAllocatorRoot() {
+    for (uint32_t n = 0; n < node_count_; ++n) delete nodes_[n];
+    delete[] nodes_;
+  }
+
+  PageAllocator& node(uint32_t n) { return *nodes_[n < node_count_ ? n : 0]; }
+  uint32_t node_count() const { return node_count_; }
+  const PageAllocatorOptions& options() const { return options_; }
+
+  struct RegionEntry {
+    uintptr_t begin;
+    uintptr_t end;
+    PageAllocator* owner;
+    BuddyRegion* buddy;
+  };
+
+  const RegionEntry* find(const void* p) const {
+    const auto address = reinterpret_cast<uintptr_t>(p);
+    const std::size_t count = region_count_.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < count; ++i)
+      if (address >= regions_[i].begin && address < regions_[i].end) return &regions_[i];
+    return nullptr;
+  }
+
+  void publish(const RegionEntry& entry) {
+    const std::size_t i = region_count_.load(std::memory_order_relaxed);
+    regions_[i] = entry;
+    region_count_.store(i + 1, std::memory_order_release);
+  }
+
+  // Reserves `bytes` against the limit; false when it would pass it.
+  bool reserve(std::size_t bytes) {
+    const std::size_t limit = options_.limit_bytes;
+    std::size_t now = reserved_.load(std::memory_order_relaxed);
+    do {
+      if (limit != 0 && now + bytes > limit) return false;
+    } while (!reserved_.compare_exchange_weak(now, now + bytes, std::memory_order_relaxed));
+    return true;
+  }
+  void unreserve(std::size_t bytes) { reserved_.fetch_sub(bytes, std::memory_order_relaxed); }
+
+  static constexpr std::size_t kMaxRegions = 256;
+
+ private:
+  const PageAllocatorOptions options_;
+  const uint32_t node_count_;
+  PageAllocator** nodes_;
+  RegionEntry regions_[kMaxRegions] = {};
+  std::atomic<std::size_t> region_count_{0};
+  std::atomic<std::size_t> reserved_{0};
+};
+
+namespace {
+const roots::RootType& page_root_type() {
+  return roots::root_type_of<PageAllocatorRoot, PageAllocator>();
+}
+}  // namespace
+
+PageAllocator::~PageAllocator() {
+  for (std::size_t i = 0; i < region_count_; ++i) {
+    regions_[i]->~BuddyRegion();
+    platform::give_back_memory(memory_[i]);
+  }
+}
+
+Status PageAllocator::grow(std::size_t bytes_needed) {
+  if (region_count_ == kMaxRegions)
+    return Error(Errc::kExhausted, "PageAllocator: the node holds its maximum of regions");
+  // Room for the block, its alignment, the metadata and the BuddyRegion.
+  std::size_t bytes = root_.options().region_bytes;
+  while (bytes < 2 * bytes_needed + 2 * kPageBytes) bytes *= 2;
+  if (!root_.reserve(bytes))
+    return Error(Errc::kExhausted, "PageAllocator: the memory limit is reached",
+                 static_cast<int64_t>(root_.options().limit_bytes));
+  Result<platform::MemoryRegion> memory = platform::take_memory(bytes, node_);
+  if (!memory) {
+    root_.unreserve(bytes);
+    return memory.error();
+  }
+  // The BuddyRegion object lives in the region's first page: the page
+  // allocator takes nothing from any other allocator.
+  auto* buddy = new (memory->base) BuddyRegion(static_cast<char*>(memory->base) + kPageBytes,
+                                               memory->bytes - kPageBytes);
+  regions_[region_count_] = buddy;
+  memory_[region_count_] = *memory;
+  ++region_count_;
+  const auto begin = reinterpret_cast<uintptr_t>(memory->base);
+  root_.publish({begin, begin + memory->bytes, this, buddy});
+  ++counts_.regions;
+  counts_.reserved_bytes += memory->bytes;
+  return {};
+}
+
+Result<void*> PageAllocator::allocate(uint32_t order, BlockTag tag) {
+  if (order > kMaxOrder)
+    return Error(Errc::kInvalidArgument, "PageAllocator: order above kMaxOrder", order);
+  SpinLockGuard guard(lock_);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    for (std::size_t i = 0; i < region_count_; ++i) {
+      if (void* block = regions_[i]->allocate(order, tag)) {
+        ++counts_.allocations;
+        return block;
+      }
+    }
+    if (attempt == 0) {
+      Status grown = grow(order_bytes(order));
+      if (!grown) {
+        ++counts_.failures;
+        return grown.error();
+      }
+    }
+  }
+  ++counts_.failures;
+  return Error(Errc::kExhausted, "PageAllocator: no block of this order", order);
+}
+
+void PageAllocator::free(void* block) {
+  const PageAllocatorRoot::RegionEntry* region = root_.find(block);
+  if (EBB_UNLIKELY(region == nullptr))
+    panic("PageAllocator::free(%p): not memory of the page allocator (a foreign pointer)", block);
+  PageAllocator& owner = *region->owner;
+  SpinLockGuard guard(owner.lock_);
+  if (EBB_UNLIKELY(!region->buddy->free(block)))
+    panic("PageAllocator::free(%p): not a live block (a double free, or a pointer into a block)",
+          block);
+  ++owner.counts_.frees;
+}
+
+bool PageAllocator::owns(const void* p) const { return root_.find(p) != nullptr; }
+
+uint32_t PageAllocator::order_of(const void* block) const {
+  const PageAllocatorRoot::RegionEntry* region = root_.find(block);
+  return region != nullptr ? region->buddy->order_of(block) : 0;
+}
+
+BlockTag PageAllocator::tag_of(const void* block) const {
+  const PageAllocatorRoot::RegionEntry* region = root_.find(block);
+  return region != nullptr ? region->buddy->tag_of(block) : BlockTag::kNone;
+}
+
+PageStats PageAllocator::stats() {
+  SpinLockGuard guard(lock_);
+  PageStats s = counts_;
+  for (std::size_t i = 0; i < region_count_; ++i) {
+    s.total_pages += regions_[i]->total_pages();
+    s.free_pages += regions_[i]->free_pages();
+    for (uint32_t order = 0; order <= kMaxOrder; ++order)
+      s.free_blocks[order] += regions_[i]->free_blocks(order);
+  }
+  return s;
+}
+
+PageStats PageAllocator::total_stats() {
+  PageStats total;
+  for (uint32_t n = 0; n < root_.node_count(); ++n) {
+    const PageStats s = root_.node(n).stats();
+    total.regions += s.regions;
+    total.reserved_bytes += s.reserved_bytes;
+    total.total_pages += s.total_pages;
+    total.free_pages += s.free_pages;
+    total.allocations += s.allocations;
+    total.frees += s.frees;
+    total.failures += s.failures;
+    for (uint32_t order = 0; order <= kMaxOrder; ++order) total.free_blocks[order] += s.free_blocks[order];
+  }
+  return total;
+}
+
+Status PageAllocator::Configure(const PageAllocatorOptions& options) {
+  return roots::make_root<PageAllocatorRoot, PageAllocator>(ids::kPageAllocatorId, options);
+}
+
+PageAllocator* PageAllocator::HandleFault(EbbId id) {
+  return detail::rep_or_panic(id, TryHandleFault(id));
+}
+
+// A rep per NUMA node: each core installs its node's rep.
+Result<PageAllocator*> PageAllocator::TryHandleFault(EbbId id) {
+  Status ok = detail::begin_fault(id);
+  if (!ok) return ok.error();
+  Result<void*> root = roots::find(id, page_root_type());
+  if (!root) return root.error();
+  PageAllocator& rep =
+      static_cast<PageAllocatorRoot*>(*root)->node(platform::numa_node_of(this_core()));
+  translation::install(id, &rep);
+  return &rep;
+}
+
+}  // namespace ebb::mem

@@ -1,0 +1,93 @@
+#pragma once
+// PageAllocator: blocks of 4 KiB pages (2^order of them, up to 4 MiB), from
+// buddy allocators over regions that the platform hands out (hosted: mmap,
+// with huge pages when granted; native: the boot memory map).
+//
+// An Ebb with a rep per NUMA node: every core's table points at its node's
+// rep, whose lock guards that node's regions. A block may be freed from any
+// core; it goes back to the node that owns its region.
+//
+//   Result<void*> block = mem::kPageAllocator->allocate(order, BlockTag::kLarge);
+//   mem::kPageAllocator->free(*block);
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "ebbs/memory/page/buddy.h"
+#include "runtime/platform.h"
+#include "runtime/ref.h"
+#include "runtime/result.h"
+#include "runtime/spin_lock.h"
+#include "runtime/static_ids.h"
+
+namespace ebb::mem {
+
+struct PageAllocatorOptions {
+  // Taken from the platform at a time, as a node needs more (a multiple of 2 MiB).
+  std::size_t region_bytes = std::size_t{256} << 20;
+  // All nodes together never take more than this; 0: until the platform refuses.
+  std::size_t limit_bytes = 0;
+};
+
+struct PageStats {
+  std::size_t regions = 0;
+  std::size_t reserved_bytes = 0;  // taken from the platform
+  std::size_t total_pages = 0;     // usable for blocks
+  std::size_t free_pages = 0;
+  std::size_t free_blocks[kMaxOrder + 1] = {};
+  uint64_t allocations = 0;
+  uint64_t frees = 0;
+  uint64_t failures = 0;  // allocations refused (exhaustion)
+};
+
+class PageAllocatorRoot;
+
+// The rep of one NUMA node.
+class PageAllocator {
+ public:
+  // A block of 2^order pages, aligned to its size. Errc::kExhausted when the
+  // node has no block that large and may take no more memory;
+  // Errc::kInvalidArgument for an order above kMaxOrder.
+  Result<void*> allocate(uint32_t order, BlockTag tag = BlockTag::kNone);
+  // Any block from any node's allocate(). A pointer that is not a live block
+  // (a double free, a foreign pointer) is a panic that says so.
+  void free(void* block);
+
+  // About any address: is it in a region of this page allocator, and for the
+  // start of a live block, what is its order and tag.
+  bool owns(const void* p) const;
+  uint32_t order_of(const void* block) const;
+  BlockTag tag_of(const void* block) const;
+
+  // This node's figures; total_stats() sums every node.
+  PageStats stats();
+  PageStats total_stats();
+  uint32_t node() const { return node_; }
+
+  // Sets the options before the first use (then the Ebb is built with them).
+  // Errc::kAlreadyExists once it is in use.
+  static Status Configure(const PageAllocatorOptions& options);
+
+  EBB_COLD static PageAllocator* HandleFault(EbbId id);
+  EBB_COLD static Result<PageAllocator*> TryHandleFault(EbbId id);
+
+ private:
+  friend class PageAllocatorRoot;
+  PageAllocator(PageAllocatorRoot& root, uint32_t node) : root_(root), node_(node) {}
+  ~PageAllocator();
+  Status grow(std::size_t bytes_needed);
+
+  static constexpr std::size_t kMaxRegions = 64;
+  PageAllocatorRoot& root_;
+  const uint32_t node_;
+  SpinLock lock_;
+  BuddyRegion* regions_[kMaxRegions] = {};
+  platform::MemoryRegion memory_[kMaxRegions] = {};
+  std::size_t region_count_ = 0;
+  PageStats counts_;
+};
+
+inline constexpr Ref<PageAllocator> kPageAllocator(ids::kPageAllocatorId);
+
+}  // namespace ebb::mem

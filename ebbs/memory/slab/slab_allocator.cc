@@ -1,0 +1,270 @@
+#include "ebbs/memory/slab/slab_allocator.h"
+
+#include <chrono>
+
+#include "ebbs/memory/page/page_allocator.h"
+#include "ebbs/memory/size_classes.h"
+#include "runtime/spawn.h"
+
+namespace ebb::mem {
+namespace {
+
+// Frees batched for another core wait at most this long.
+constexpr std::chrono::microseconds kFlushDelay{1000};
+
+uint32_t checked_size(uint32_t object_size) {
+  const uint32_t size = (object_size < 16 ? 16 : object_size + 15) & ~15u;
+  EBB_CHECK(Slab::capacity(size) >= 2,
+            "SlabAllocator: %u-byte objects do not fit a %zu-byte slab twice", object_size,
+            kSlabBytes);
+  return size;
+}
+
+uint32_t class_size_of(roots::OnFirstUse use) {
+  EBB_CHECK(is_class_id(use.id),
+            "SlabAllocator: static id %u is not a size class; make the Ebb with its size", use.id);
+  return class_size(use.id - ids::kSizeClassIds);
+}
+
+// The page allocator must outlive every slab allocator (teardown runs newest
+// first): use it first, so that it is the older of the two.
+void ensure_page_allocator() {
+  if (on_core()) (void)kPageAllocator.try_get();
+}
+
+}  // namespace
+
+SlabStats& SlabStats::operator+=(const SlabStats& o) {
+  slabs += o.slabs;
+  empty_slabs += o.empty_slabs;
+  objects_in_use += o.objects_in_use;
+  allocations += o.allocations;
+  frees += o.frees;
+  remote_frees_sent += o.remote_frees_sent;
+  remote_frees_received += o.remote_frees_received;
+  slabs_taken += o.slabs_taken;
+  slabs_returned += o.slabs_returned;
+  failures += o.failures;
+  return *this;
+}
+
+SlabAllocatorRoot::SlabAllocatorRoot(uint32_t object_size, uint32_t empty_watermark)
+    : object_size_(checked_size(object_size)), empty_watermark_(empty_watermark) {
+  ensure_page_allocator();
+}
+
+SlabAllocatorRoot::SlabAllocatorRoot(roots::OnFirstUse use)
+    : SlabAllocatorRoot(class_size_of(use)) {}
+
+SlabStats SlabAllocatorRoot::stats() const {
+  SlabStats total;
+  total.object_size = object_size_;
+  for_each_rep([&total](CoreId, SlabAllocator& rep) { total += rep.stats(); });
+  return total;
+}
+
+SlabAllocator::SlabAllocator(SlabAllocatorRoot& root)
+    : object_size_(root.object_size()),
+      empty_watermark_(root.empty_watermark()),
+      core_(this_core()),
+      batches_(new Batch[root.cores()]),
+      cores_(root.cores()),
+      id_(root.id()) {}
+
+SlabAllocator::~SlabAllocator() {
+  delete[] batches_;
+  // Objects still out are the user's loss; the slabs go back, unless the page
+  // allocator itself is gone (its memory, slabs included, went with it).
+  Result<PageAllocator*> pages = kPageAllocator.try_get();
+  if (!pages) return;
+  for (Slab* list : {current_, partial_, full_, empty_}) {
+    while (list != nullptr) {
+      Slab* next = list == current_ ? nullptr : list->next;
+      list->retire();
+      (*pages)->free(list);
+      list = next;
+    }
+  }
+}
+
+void SlabAllocator::check_object(const Slab* s, const void* object) const {
+  EBB_DCHECK(s->holds_object(object),
+             "slab allocator: free of %p, which is not an object of a slab (a foreign pointer?)",
+             object);
+  EBB_DCHECK(s->object_size == object_size_,
+             "slab allocator: %p is a %u-byte object, freed to the %u-byte allocator", object,
+             s->object_size, object_size_);
+  (void)s;
+  (void)object;
+}
+
+void SlabAllocator::unlink(Slab* s) {
+  Slab** head = nullptr;
+  switch (s->list) {
+    case Slab::List::kCurrent: return;
+    case Slab::List::kPartial: head = &partial_; break;
+    case Slab::List::kFull: head = &full_; break;
+    case Slab::List::kEmpty:
+      head = &empty_;
+      --empty_count_;
+      break;
+  }
+  if (s->prev != nullptr) s->prev->next = s->next;
+  else *head = s->next;
+  if (s->next != nullptr) s->next->prev = s->prev;
+  s->prev = s->next = nullptr;
+}
+
+void SlabAllocator::link(Slab* s, Slab::List list) {
+  s->list = list;
+  Slab** head = nullptr;
+  switch (list) {
+    case Slab::List::kCurrent: return;
+    case Slab::List::kPartial: head = &partial_; break;
+    case Slab::List::kFull: head = &full_; break;
+    case Slab::List::kEmpty:
+      head = &empty_;
+      ++empty_count_;
+      break;
+  }
+  s->prev = nullptr;
+  s->next = *head;
+  if (s->next != nullptr) s->next->prev = s;
+  *head = s;
+}
+
+Result<Slab*> SlabAllocator::take_slab() {
+  Result<void*> block = kPageAllocator->allocate(kSlabOrder, BlockTag::kSlab);
+  if (!block) return block.error();
+  bump_counter(slabs_taken_);
+  return Slab::format(*block, object_size_, this, core_, id_);
+}
+
+void* SlabAllocator::allocate_slow() {
+  reclaim_remote_frees();
+  if (current_ == nullptr || current_->exhausted()) {
+    Slab* next = partial_ != nullptr ? partial_ : empty_;
+    if (next != nullptr) {
+      unlink(next);
+    } else {
+      Result<Slab*> fresh = take_slab();
+      if (!fresh) {
+        bump_counter(failures_);
+        return nullptr;
+      }
+      next = *fresh;
+    }
+    if (current_ != nullptr) link(current_, Slab::List::kFull);
+    current_ = next;
+    current_->list = Slab::List::kCurrent;
+  }
+  bump_counter(allocations_);
+  return current_->take();
+}
+
+// A slab other than the current one: emptied, or no longer exhausted.
+void SlabAllocator::slab_changed(Slab* s) {
+  unlink(s);
+  if (s->in_use != 0) {
+    link(s, Slab::List::kPartial);
+  } else if (empty_count_ < empty_watermark_) {
+    link(s, Slab::List::kEmpty);
+  } else {
+    s->retire();
+    kPageAllocator->free(s);
+    bump_counter(slabs_returned_);
+  }
+}
+
+void SlabAllocator::free_remote(Slab* s, void* object) {
+  Batch& batch = batches_[s->owner_core];
+  auto* o = static_cast<FreeObject*>(object);
+#ifndef NDEBUG
+  // A second free before the batch goes home would be lost in it: look.
+  for (const FreeObject* queued = batch.head; queued != nullptr; queued = queued->next) {
+    EBB_CHECK(queued != o, "slab allocator: double free of %p (%u-byte objects), twice on core %u",
+              object, object_size_, core_);
+  }
+#endif
+  o->next = batch.head;
+  batch.head = o;
+  if (batch.tail == nullptr) batch.tail = o;
+  batch.owner = s->owner;
+  bump_counter(remote_sent_);
+  if (++batch.count >= kBatchObjects) {
+    send(batch);
+  } else if (flush_timer_ == 0) {
+    const EbbId id = id_;
+    Result<TimerId> timer = add_timer(kFlushDelay, [id] {
+      Result<SlabAllocator*> self = Ref<SlabAllocator>(id).try_get();
+      if (!self) return;  // the Ebb is gone
+      (*self)->flush_timer_ = 0;
+      (*self)->flush_remote_frees();
+    });
+    flush_timer_ = timer ? *timer : 0;
+  }
+}
+
+void SlabAllocator::send(Batch& batch) {
+  batch.owner->push_incoming(batch.head, batch.tail);
+  batch = Batch{};
+}
+
+void SlabAllocator::push_incoming(FreeObject* head, FreeObject* tail) {
+  FreeObject* old = incoming_.load(std::memory_order_relaxed);
+  do {
+    tail->next = old;
+  } while (!incoming_.compare_exchange_weak(old, head, std::memory_order_release,
+                                            std::memory_order_relaxed));
+  if (old != nullptr) return;  // already told
+  // The first objects waiting: have the owner take them back soon.
+  const EbbId id = id_;
+  (void)spawn_remote(core_, [id] {
+    Result<SlabAllocator*> owner = Ref<SlabAllocator>(id).try_get();
+    if (owner) (*owner)->reclaim_remote_frees();
+  });
+}
+
+void SlabAllocator::flush_remote_frees() {
+  for (uint32_t core = 0; core < cores_; ++core)
+    if (batches_[core].count != 0) send(batches_[core]);
+}
+
+void SlabAllocator::reclaim_remote_frees() {
+  if (incoming_.load(std::memory_order_relaxed) == nullptr) return;
+  FreeObject* o = incoming_.exchange(nullptr, std::memory_order_acquire);
+  while (o != nullptr) {
+    FreeObject* next = o->next;
+    Slab* s = Slab::of(o);
+    check_object(s, o);
+    bump_counter(remote_received_);
+    free_local(s, o);
+    o = next;
+  }
+}
+
+SlabStats SlabAllocator::stats() const {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  SlabStats s;
+  s.object_size = object_size_;
+  s.allocations = allocations_.load(relaxed);
+  s.frees = frees_.load(relaxed);
+  s.remote_frees_sent = remote_sent_.load(relaxed);
+  s.remote_frees_received = remote_received_.load(relaxed);
+  s.slabs_taken = slabs_taken_.load(relaxed);
+  s.slabs_returned = slabs_returned_.load(relaxed);
+  s.failures = failures_.load(relaxed);
+  s.slabs = s.slabs_taken - s.slabs_returned;
+  s.objects_in_use = s.allocations >= s.frees ? s.allocations - s.frees : 0;
+  return s;
+}
+
+void SlabAllocator::FreeOffCore(void* object) {
+  Slab* s = Slab::of(object);
+  EBB_DCHECK(s->holds_object(object), "slab allocator: free of %p, not an object of a slab",
+             object);
+  auto* o = static_cast<FreeObject*>(object);
+  s->owner->push_incoming(o, o);
+}
+
+}  // namespace ebb::mem
