@@ -346,7 +346,7 @@ EBB_NOINLINE void spill(CoreState& sender, CoreId target, Event&& fn) {
   pending->push(std::move(fn));
 }
 
-void send_between_cores(CoreState& sender, CoreState& target, Event&& fn) {
+void send_between_cores(CoreState& sender, CoreState& target, Event&& fn, bool wake = true) {
   sender.counters.remote_sent.store(
       sender.counters.remote_sent.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   CoreChannel* channel = sender.outbound[target.id];
@@ -357,7 +357,8 @@ void send_between_cores(CoreState& sender, CoreState& target, Event&& fn) {
     spill(sender, target.id, std::move(fn));
     return;
   }
-  notify(target);
+  // While draining, every event must get its turn (shutdown waits for it).
+  if (wake || g_phase.load(std::memory_order_relaxed) != Phase::kRunning) notify(target);
 }
 
 void send_from_outside(CoreState& target, Event&& fn) {
@@ -539,6 +540,16 @@ Status spawn_remote(CoreId core, Event fn) {
   if (self == nullptr && phase != Phase::kRunning)
     return Error(Errc::kShuttingDown, "spawn_remote: the runtime is shutting down");
   enqueue_on_core(core, std::move(fn));
+  return {};
+}
+
+Status spawn_remote_lazy(CoreId core, Event fn) {
+  using namespace detail;
+  CoreState* self = tls_core;
+  if (self == nullptr) return Error(Errc::kNotOnCore, "spawn_remote_lazy: not on a core");
+  if (core >= num_cores()) return Error(Errc::kNoSuchCore, "spawn_remote_lazy: no such core", core);
+  if (core == self->id) self->local.push(std::move(fn));
+  else send_between_cores(*self, *g_cores[core], std::move(fn), /*wake=*/false);
   return {};
 }
 

@@ -19,6 +19,13 @@ void spawn_local(Event fn);
 // that is not a core, once shutdown has begun).
 Status spawn_remote(CoreId core, Event fn);
 
+// Like spawn_remote, but does not wake `core` if it sleeps: fn runs when the
+// core next runs for any other reason (at the latest when the runtime drains
+// for shutdown). For work that only that core's own activity needs, such as
+// handing back memory it allocated: a sleeping core allocates nothing.
+// From a core only (Errc::kNotOnCore otherwise).
+Status spawn_remote_lazy(CoreId core, Event fn);
+
 // Queues a copy of fn on every core (this one included).
 template <class F>
 Status spawn_on_all(const F& fn) {

@@ -30,21 +30,29 @@ struct alignas(64) Slab {
   // Which list of its owner the slab is on.
   enum class List : uint8_t { kCurrent, kPartial, kFull, kEmpty };
 
-  // ---- the owner core's ----
-  FreeObject* free;  // freed objects, ready again
-  char* bump;        // the next object never handed out
-  char* end;         // the end of the last whole object
-  uint32_t in_use;   // objects handed out and not freed
+  // ---- identity: written once by format(), read by every core that frees
+  // into the slab. Its own cache line, so that it stays shared while the
+  // owner's line below changes on every allocation.
+  uint32_t magic;
   uint32_t object_size;
-  Slab* prev;
-  Slab* next;
+  const Slab* self;      // with magic: how a general free recognises a slab
   SlabAllocator* owner;  // the owner core's rep
   CoreId owner_core;
   EbbId allocator;  // the SlabAllocator Ebb it belongs to
+  char* objects;    // the first object
+  char* end;        // the end of the last whole object
+
+  // ---- the owner core's: everything allocation and a local free touch,
+  // in one line (limit and size copy end and object_size, which stay above
+  // for the other cores) ----
+  alignas(64) FreeObject* free;  // freed objects, ready again
+  char* bump;                    // the next object never handed out
+  char* limit;                   // = end
+  uint32_t size;                 // = object_size
+  uint32_t in_use;               // objects handed out and not freed
   List list;
-  uint32_t magic;
-  const Slab* self;  // with magic: how a general free recognises a slab
-  char* objects;     // the first object
+  Slab* prev;
+  Slab* next;
 #ifndef NDEBUG
   static constexpr std::size_t kMaxObjects = kSlabBytes / 16;
   uint64_t allocated_bits[kMaxObjects / 64];
@@ -66,6 +74,8 @@ struct alignas(64) Slab {
     s->objects = static_cast<char*>(memory) + header_bytes();
     s->bump = s->objects;
     s->end = s->objects + std::size_t{capacity(object_size)} * object_size;
+    s->limit = s->end;
+    s->size = object_size;
     s->in_use = 0;
     s->object_size = object_size;
     s->prev = s->next = nullptr;
@@ -81,7 +91,7 @@ struct alignas(64) Slab {
     return s;
   }
 
-  bool exhausted() const { return free == nullptr && bump == end; }
+  bool exhausted() const { return free == nullptr && bump == limit; }
   // Does the 64 KiB around `object` look like a live slab? Reads its header,
   // so `object` must be memory of the page allocator.
   static bool looks_live(const void* object) {
@@ -101,7 +111,7 @@ struct alignas(64) Slab {
       object = o;
     } else {
       object = bump;
-      bump += object_size;
+      bump += size;
     }
     ++in_use;
     mark(object, true);

@@ -67,15 +67,19 @@ SlabAllocator::SlabAllocator(SlabAllocatorRoot& root)
     : object_size_(root.object_size()),
       empty_watermark_(root.empty_watermark()),
       core_(this_core()),
-      batches_(new Batch[root.cores()]),
+      batches_(new (std::align_val_t{kCacheLine}) RemoteFrees*[(root.cores() + 7) / 8 * 8]()),
       cores_(root.cores()),
       id_(root.id()) {}
 
 SlabAllocator::~SlabAllocator() {
-  delete[] batches_;
-  // Objects still out are the user's loss; the slabs go back, unless the page
-  // allocator itself is gone (its memory, slabs included, went with it).
+  // Objects still out are the user's loss; slabs and batches go back, unless
+  // the page allocator itself is gone (its memory went with it).
   Result<PageAllocator*> pages = kPageAllocator.try_get();
+  if (pages) {
+    for (uint32_t core = 0; core < cores_; ++core)
+      if (batches_[core] != nullptr) (*pages)->free(batches_[core]);
+  }
+  ::operator delete[](batches_, std::align_val_t{kCacheLine});
   if (!pages) return;
   for (Slab* list : {current_, partial_, full_, empty_}) {
     while (list != nullptr) {
@@ -85,17 +89,6 @@ SlabAllocator::~SlabAllocator() {
       list = next;
     }
   }
-}
-
-void SlabAllocator::check_object(const Slab* s, const void* object) const {
-  EBB_DCHECK(s->holds_object(object),
-             "slab allocator: free of %p, which is not an object of a slab (a foreign pointer?)",
-             object);
-  EBB_DCHECK(s->object_size == object_size_,
-             "slab allocator: %p is a %u-byte object, freed to the %u-byte allocator", object,
-             s->object_size, object_size_);
-  (void)s;
-  (void)object;
 }
 
 void SlabAllocator::unlink(Slab* s) {
@@ -141,7 +134,6 @@ Result<Slab*> SlabAllocator::take_slab() {
 }
 
 void* SlabAllocator::allocate_slow() {
-  reclaim_remote_frees();
   if (current_ == nullptr || current_->exhausted()) {
     Slab* next = partial_ != nullptr ? partial_ : empty_;
     if (next != nullptr) {
@@ -176,23 +168,39 @@ void SlabAllocator::slab_changed(Slab* s) {
   }
 }
 
-void SlabAllocator::free_remote(Slab* s, void* object) {
-  Batch& batch = batches_[s->owner_core];
-  auto* o = static_cast<FreeObject*>(object);
-#ifndef NDEBUG
-  // A second free before the batch goes home would be lost in it: look.
-  for (const FreeObject* queued = batch.head; queued != nullptr; queued = queued->next) {
-    EBB_CHECK(queued != o, "slab allocator: double free of %p (%u-byte objects), twice on core %u",
-              object, object_size_, core_);
+void SlabAllocator::free_remote_slow(Slab* s, void* object) {
+  const CoreId owner = s->owner_core;
+  RemoteFrees*& batch = batches_[owner];
+  if (batch == nullptr) {
+    Result<void*> page = kPageAllocator->allocate(0);
+    if (!page) {  // no page for a batch: this one object goes alone
+      const EbbId id = id_;
+      (void)spawn_remote(owner, [id, object] {
+        if (Result<SlabAllocator*> self = Ref<SlabAllocator>(id).try_get()) (*self)->receive_one(object);
+      });
+      bump_counter(remote_sent_);
+      return;
+    }
+    batch = static_cast<RemoteFrees*>(*page);
+    batch->count = 0;
+    batch->slab_count = 0;
   }
-#endif
-  o->next = batch.head;
-  batch.head = o;
-  if (batch.tail == nullptr) batch.tail = o;
-  batch.owner = s->owner;
-  bump_counter(remote_sent_);
-  if (++batch.count >= kBatchObjects) {
-    send(batch);
+  // Which of the batch's slabs; frees come in runs from one slab, so look
+  // from the newest. A 17th slab sends the batch and starts another.
+  uint32_t slot = batch->slab_count;
+  while (slot > 0 && batch->slabs[slot - 1] != s) --slot;
+  if (slot == 0) {
+    if (batch->slab_count == RemoteFrees::kSlabs) {
+      send(owner);
+      free_remote_slow(s, object);
+      return;
+    }
+    slot = ++batch->slab_count;
+    batch->slabs[slot - 1] = s;
+  }
+  batch->entries[batch->count++] = RemoteFrees::entry(slot - 1, s, object);
+  if (batch->count == kBatchObjects) {
+    send(owner);
   } else if (flush_timer_ == 0) {
     const EbbId id = id_;
     Result<TimerId> timer = add_timer(kFlushDelay, [id] {
@@ -205,42 +213,48 @@ void SlabAllocator::free_remote(Slab* s, void* object) {
   }
 }
 
-void SlabAllocator::send(Batch& batch) {
-  batch.owner->push_incoming(batch.head, batch.tail);
-  batch = Batch{};
+void SlabAllocator::send(CoreId owner) {
+  RemoteFrees* batch = batches_[owner];
+  batches_[owner] = nullptr;
+  add_counter(remote_sent_, batch->count);
+  const EbbId id = id_;
+  // Lazily: the owner needs these objects only to allocate, which it does
+  // only when awake; a sleeping owner is not woken for them.
+  Status sent = spawn_remote_lazy(owner, [id, batch] {
+    if (Result<SlabAllocator*> self = Ref<SlabAllocator>(id).try_get()) {
+      (*self)->receive(batch);
+    } else if (Result<PageAllocator*> pages = kPageAllocator.try_get()) {
+      (*pages)->free(batch);  // the Ebb, and its objects, are gone
+    }
+  });
+  EBB_CHECK(sent.ok(), "slab allocator: could not send frees to core %u", owner);
 }
 
-void SlabAllocator::push_incoming(FreeObject* head, FreeObject* tail) {
-  FreeObject* old = incoming_.load(std::memory_order_relaxed);
-  do {
-    tail->next = old;
-  } while (!incoming_.compare_exchange_weak(old, head, std::memory_order_release,
-                                            std::memory_order_relaxed));
-  if (old != nullptr) return;  // already told
-  // The first objects waiting: have the owner take them back soon.
-  const EbbId id = id_;
-  (void)spawn_remote(core_, [id] {
-    Result<SlabAllocator*> owner = Ref<SlabAllocator>(id).try_get();
-    if (owner) (*owner)->reclaim_remote_frees();
-  });
+void SlabAllocator::receive(RemoteFrees* batch) {
+  const uint32_t count = batch->count;
+  for (uint32_t i = 0; i < count; ++i) {
+    void* object = batch->object(i);
+    Slab* s = Slab::of(object);
+    check_object(s, object);
+    EBB_DCHECK(s->owner == this, "slab allocator: %p came home to the wrong core", object);
+    give_back(s, object);
+  }
+  add_counter(remote_received_, count);
+  add_counter(frees_, count);
+  kPageAllocator->free(batch);
+}
+
+void SlabAllocator::receive_one(void* object) {
+  Slab* s = Slab::of(object);
+  check_object(s, object);
+  EBB_DCHECK(s->owner == this, "slab allocator: %p came home to the wrong core", object);
+  bump_counter(remote_received_);
+  free_local(s, object);
 }
 
 void SlabAllocator::flush_remote_frees() {
   for (uint32_t core = 0; core < cores_; ++core)
-    if (batches_[core].count != 0) send(batches_[core]);
-}
-
-void SlabAllocator::reclaim_remote_frees() {
-  if (incoming_.load(std::memory_order_relaxed) == nullptr) return;
-  FreeObject* o = incoming_.exchange(nullptr, std::memory_order_acquire);
-  while (o != nullptr) {
-    FreeObject* next = o->next;
-    Slab* s = Slab::of(o);
-    check_object(s, o);
-    bump_counter(remote_received_);
-    free_local(s, o);
-    o = next;
-  }
+    if (batches_[core] != nullptr) send(core);
 }
 
 SlabStats SlabAllocator::stats() const {
@@ -263,8 +277,10 @@ void SlabAllocator::FreeOffCore(void* object) {
   Slab* s = Slab::of(object);
   EBB_DCHECK(s->holds_object(object), "slab allocator: free of %p, not an object of a slab",
              object);
-  auto* o = static_cast<FreeObject*>(object);
-  s->owner->push_incoming(o, o);
+  const EbbId id = s->allocator;
+  (void)spawn_remote(s->owner_core, [id, object] {
+    if (Result<SlabAllocator*> self = Ref<SlabAllocator>(id).try_get()) (*self)->receive_one(object);
+  });
 }
 
 }  // namespace ebb::mem

@@ -4,11 +4,13 @@
 // Each core allocates from slabs it owns (64 KiB blocks of the page
 // allocator), with no atomics: a local free list per slab and a bump pointer
 // for never-used objects. A free on the owner core goes straight back. A free
-// on another core is batched there per owner core and sent, a batch at a time,
-// onto the owner's lock-free incoming list (one compare-and-swap per batch);
-// the owner takes them back when told (an event) or when it runs out. Slabs
-// that fall empty are kept up to a watermark, and the rest go back to the
-// page allocator.
+// on another core is written into a batch for the owner, an array of pointers
+// in one page: the freeing core never writes into the object, so its cache
+// line stays where it was. A full batch (or any, after at most 1 ms) travels
+// to the owner as an event, which gives the objects back there; the event
+// does not wake a sleeping owner (it allocates nothing while asleep). Slabs that
+// fall empty are kept up to a watermark, and the rest go back to the page
+// allocator.
 //
 //   auto slabs = mem::SlabAllocator::Create(48).value();  // a Ref
 //   void* p = slabs->allocate();                          // null when memory is exhausted
@@ -35,7 +37,7 @@ struct SlabStats {
   std::size_t objects_in_use = 0;
   uint64_t allocations = 0;
   uint64_t frees = 0;                  // on the owner core, remote ones included
-  uint64_t remote_frees_sent = 0;      // objects of other cores freed here
+  uint64_t remote_frees_sent = 0;      // objects of other cores freed here (once sent)
   uint64_t remote_frees_received = 0;  // objects of this core freed elsewhere
   uint64_t slabs_taken = 0;            // from the page allocator
   uint64_t slabs_returned = 0;         // to the page allocator
@@ -64,7 +66,7 @@ class SlabAllocatorRoot : public MulticoreRoot<SlabAllocator> {
   uint32_t empty_watermark_;
 };
 
-class SlabAllocator : public MulticoreEbb<SlabAllocator, SlabAllocatorRoot> {
+class alignas(kCacheLine) SlabAllocator : public MulticoreEbb<SlabAllocator, SlabAllocatorRoot> {
  public:
   explicit SlabAllocator(SlabAllocatorRoot& root);
   ~SlabAllocator();
@@ -89,11 +91,21 @@ class SlabAllocator : public MulticoreEbb<SlabAllocator, SlabAllocatorRoot> {
     else free_remote(s, object);
   }
 
+  // A free for another core: into its batch, inline while the batch has
+  // room and the object's slab is the one the batch saw last.
+  void free_remote(Slab* s, void* object) {
+    RemoteFrees* batch = batches_[s->owner_core];
+    if (EBB_LIKELY(batch != nullptr && batch->count + 1 < kBatchObjects &&
+                   batch->slabs[batch->slab_count - 1] == s)) {
+      batch->entries[batch->count++] = RemoteFrees::entry(batch->slab_count - 1, s, object);
+      return;
+    }
+    free_remote_slow(s, object);
+  }
+
   uint32_t object_size() const { return object_size_; }
   // Sends this core's batched frees of other cores' objects now.
   void flush_remote_frees();
-  // Takes back the objects of this core that other cores freed.
-  void reclaim_remote_frees();
   // This core's figures.
   SlabStats stats() const;
 
@@ -101,29 +113,62 @@ class SlabAllocator : public MulticoreEbb<SlabAllocator, SlabAllocatorRoot> {
   static void FreeOffCore(void* object);
 
  private:
-  // Objects freed here for one other core, waiting to be sent together.
-  struct Batch {
-    FreeObject* head = nullptr;
-    FreeObject* tail = nullptr;
-    SlabAllocator* owner = nullptr;
-    uint32_t count = 0;
+  // Objects freed here for one other core, sent together: one page. Each
+  // object takes 2 bytes: which of the batch's (up to 16) slabs, and where
+  // in it in 16-byte units. Moving a cache line between cores is the cost
+  // that matters here, and one line carries 32 frees to the owner.
+  struct RemoteFrees {
+    static constexpr uint32_t kSlabs = 16;
+    uint32_t count;
+    uint32_t slab_count;
+    Slab* slabs[kSlabs];
+    uint16_t entries[(kPageBytes - 8 - kSlabs * sizeof(Slab*)) / sizeof(uint16_t)];
+
+    void* object(uint32_t i) const {
+      const uint16_t e = entries[i];
+      return reinterpret_cast<char*>(slabs[e >> 12]) + ((e & 0xfff) << 4);
+    }
+    static uint16_t entry(uint32_t slot, const Slab* s, const void* object) {
+      const auto offset = static_cast<uint32_t>(static_cast<const char*>(object) -
+                                                reinterpret_cast<const char*>(s)) >> 4;
+      return static_cast<uint16_t>((slot << 12) | offset);
+    }
   };
-  static constexpr uint32_t kBatchObjects = 64;
+  static constexpr uint32_t kBatchObjects = sizeof(RemoteFrees::entries) / sizeof(uint16_t);
+  static_assert(sizeof(RemoteFrees) == kPageBytes);
+  static_assert(kSlabBytes / 16 <= 0x1000, "a slab offset in 16-byte units fits 12 bits");
 
   static void bump_counter(std::atomic<uint64_t>& c) {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
-  void check_object(const Slab* s, const void* object) const;
+  // Debug builds: is it an object of a slab of this allocator's size?
+  void check_object([[maybe_unused]] const Slab* s, [[maybe_unused]] const void* object) const {
+    EBB_DCHECK(s->holds_object(object),
+               "slab allocator: free of %p, which is not an object of a slab (a foreign pointer?)",
+               object);
+    EBB_DCHECK(s->object_size == object_size_,
+               "slab allocator: %p is a %u-byte object, freed to the %u-byte allocator", object,
+               s->object_size, object_size_);
+  }
   EBB_NOINLINE void* allocate_slow();
   void free_local(Slab* s, void* object) {
+    give_back(s, object);
+    bump_counter(frees_);
+  }
+  // free_local without the count (callers that free many count once).
+  void give_back(Slab* s, void* object) {
     const bool was_exhausted = s->exhausted();
     s->give(object);
-    bump_counter(frees_);
     if (EBB_UNLIKELY(s != current_ && (was_exhausted || s->in_use == 0))) slab_changed(s);
   }
-  EBB_NOINLINE void free_remote(Slab* s, void* object);
-  void send(Batch& batch);
-  void push_incoming(FreeObject* head, FreeObject* tail);
+  static void add_counter(std::atomic<uint64_t>& c, uint64_t n) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  EBB_NOINLINE void free_remote_slow(Slab* s, void* object);
+  void send(CoreId owner);
+  // On the owner: gives back what another core freed, then frees the page.
+  void receive(RemoteFrees* batch);
+  void receive_one(void* object);
   void slab_changed(Slab* s);
   Result<Slab*> take_slab();
   void unlink(Slab* s);
@@ -139,7 +184,7 @@ class SlabAllocator : public MulticoreEbb<SlabAllocator, SlabAllocatorRoot> {
   Slab* full_ = nullptr;     // none free (waiting for frees)
   Slab* empty_ = nullptr;    // all free, kept up to the watermark
   uint32_t empty_count_ = 0;
-  Batch* batches_;           // per other core
+  RemoteFrees** batches_;    // per other core (null: none waiting); own cache lines
   uint32_t cores_;
   TimerId flush_timer_ = 0;
   // Counters: written by this core, read by stats() anywhere.
@@ -150,10 +195,6 @@ class SlabAllocator : public MulticoreEbb<SlabAllocator, SlabAllocatorRoot> {
   std::atomic<uint64_t> slabs_taken_{0};
   std::atomic<uint64_t> slabs_returned_{0};
   std::atomic<uint64_t> failures_{0};
-  std::atomic<uint64_t> in_use_snapshot_{0};
-
-  // ---- written by other cores ----
-  alignas(kCacheLine) std::atomic<FreeObject*> incoming_{nullptr};
   EbbId id_;
 };
 

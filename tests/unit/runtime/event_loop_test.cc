@@ -201,6 +201,28 @@ TEST(IdleHandlerNoCore, AddingOffACoreIsAnError) {
   EXPECT_EQ(id.error().code(), Errc::kNotOnCore);
 }
 
+// A lazy event waits for the core's next run, whatever wakes it, and
+// shutdown runs it too.
+TEST(SpawnLazy, RunsOnTheCoresNextRunAndAtShutdown) {
+  std::atomic<int> ran{0};
+  {
+    Runtime runtime({.cores = 2, .idle_spin_ns = 0});  // core 1 sleeps when idle
+    ASSERT_TRUE(runtime.run_on(0, [&ran] {
+                  EXPECT_TRUE(spawn_remote_lazy(1, [&ran] { ran++; }).ok());
+                  Status bad = spawn_remote_lazy(7, [] {});
+                  EXPECT_EQ(bad.error().code(), Errc::kNoSuchCore);
+                }).ok());
+    ASSERT_TRUE(runtime.run_on(1, [] {}).ok());  // any run of core 1 takes it
+    EXPECT_EQ(ran.load(), 1);
+    ASSERT_TRUE(runtime.run_on(0, [&ran] {
+                  EXPECT_TRUE(spawn_remote_lazy(1, [&ran] { ran++; }).ok());
+                }).ok());
+  }  // shutdown drains core 1's lazy event
+  EXPECT_EQ(ran.load(), 2);
+  Status off = spawn_remote_lazy(0, [] {});
+  EXPECT_EQ(off.error().code(), Errc::kNotOnCore);
+}
+
 // Shutdown with events in flight: every event queued before or during the
 // drain runs, including chains that hop between cores.
 TEST(Shutdown, RunsEveryEventInFlight) {
