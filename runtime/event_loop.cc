@@ -445,12 +445,20 @@ void create_cores(uint32_t cores, const LoopConfig& config) {
   g_phase.store(Phase::kRunning, std::memory_order_release);
 }
 
+namespace {
+constexpr int kMaxStartHooks = 8;
+std::atomic<void (*)()> g_start_hooks[kMaxStartHooks];
+}  // namespace
+
 void run_core(CoreId core) {
   CoreState& c = *g_cores[core];
   tls_core_id = core;
   tls_core = &c;
   translation::detail::attach_core_table(core);
   c.counters.start_ns.store(platform::now_ns(), std::memory_order_relaxed);
+  for (auto& hook : g_start_hooks) {
+    if (void (*fn)() = hook.load(std::memory_order_acquire)) c.local.push(Event(fn));
+  }
 
   platform::Stack* stack = acquire_stack(c);
   c.current_stack = stack;
@@ -541,6 +549,16 @@ Status spawn_remote(CoreId core, Event fn) {
     return Error(Errc::kShuttingDown, "spawn_remote: the runtime is shutting down");
   enqueue_on_core(core, std::move(fn));
   return {};
+}
+
+bool runtime_running() { return detail::g_phase.load(std::memory_order_acquire) == detail::Phase::kRunning; }
+
+void run_on_every_core_start(void (*fn)()) {
+  for (auto& hook : detail::g_start_hooks) {
+    void (*empty)() = nullptr;
+    if (hook.compare_exchange_strong(empty, fn, std::memory_order_acq_rel)) return;
+  }
+  panic("run_on_every_core_start: more than %d hooks", detail::kMaxStartHooks);
 }
 
 Status spawn_remote_lazy(CoreId core, Event fn) {

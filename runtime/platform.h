@@ -56,7 +56,10 @@ struct MemoryRegion {
 // the system grants them; pages cost memory only once touched.
 // Errc::kExhausted when the system has none to give.
 Result<MemoryRegion> take_memory(std::size_t bytes, uint32_t node);
-void give_back_memory(const MemoryRegion& region);
+// Returns the memory. keep: leave the region as it is, mapped and readable,
+// for the life of the process (a malloc replacement needs that: its callers
+// may still hold objects there, and its addresses must never be reused).
+void give_back_memory(const MemoryRegion& region, bool keep = false);
 
 // NUMA topology: how many nodes, and which one a core's CPU sits on.
 uint32_t numa_nodes();

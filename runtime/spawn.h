@@ -26,6 +26,14 @@ Status spawn_remote(CoreId core, Event fn);
 // From a core only (Errc::kNotOnCore otherwise).
 Status spawn_remote_lazy(CoreId core, Event fn);
 
+// True while the runtime runs normally: not stopped, and not shutting down.
+bool runtime_running();
+
+// Runs fn as the first event of every core of every runtime started from
+// now on (for services that must be in place before anything else runs on a
+// core; set up before main). At most 8 hooks.
+void run_on_every_core_start(void (*fn)());
+
 // Queues a copy of fn on every core (this one included).
 template <class F>
 Status spawn_on_all(const F& fn) {

@@ -40,8 +40,8 @@ Result<MemoryRegion> take_memory(std::size_t bytes, uint32_t /*node: one node ho
   return MemoryRegion{base, bytes, thp};
 }
 
-void give_back_memory(const MemoryRegion& region) {
-  if (region.base != nullptr) munmap(region.base, region.bytes);
+void give_back_memory(const MemoryRegion& region, bool keep) {
+  if (region.base != nullptr && !keep) munmap(region.base, region.bytes);
 }
 
 uint32_t numa_nodes() { return 1; }

@@ -14,6 +14,7 @@ BuddyRegion::BuddyRegion(void* base, std::size_t bytes) {
   EBB_CHECK(meta_pages < pages, "BuddyRegion: no room beside the metadata");
   meta_first_page_ = first;
   meta_ = static_cast<PageMeta*>(address_of(first));
+  for (uint32_t& head : free_) head = kNoPage;
   for (std::size_t i = 0; i < pages; ++i) meta_[i].set(kInside, 0, BlockTag::kNone);
   for (std::size_t i = 0; i < meta_pages; ++i) meta_[i].set(kUsedHead, 0, BlockTag::kMetadata);
   first_page_ = first + meta_pages;
@@ -33,30 +34,30 @@ BuddyRegion::BuddyRegion(void* base, std::size_t bytes) {
 }
 
 void BuddyRegion::push_free(uintptr_t page, uint32_t order) {
-  meta(page).set(kFreeHead, order, BlockTag::kNone);
-  auto* block = static_cast<FreeBlock*>(address_of(page));
-  block->prev = nullptr;
-  block->next = free_[order];
-  if (block->next != nullptr) block->next->prev = block;
-  free_[order] = block;
+  PageMeta& m = meta(page);
+  m.set(kFreeHead, order, BlockTag::kNone);
+  m.prev = kNoPage;
+  m.next = free_[order];
+  if (m.next != kNoPage) meta_[m.next].prev = index_of(page);
+  free_[order] = index_of(page);
   ++free_counts_[order];
 }
 
 void BuddyRegion::remove_free(uintptr_t page, uint32_t order) {
-  auto* block = static_cast<FreeBlock*>(address_of(page));
-  if (block->prev != nullptr) block->prev->next = block->next;
-  else free_[order] = block->next;
-  if (block->next != nullptr) block->next->prev = block->prev;
-  meta(page).set_state(kInside);
+  PageMeta& m = meta(page);
+  if (m.prev != kNoPage) meta_[m.prev].next = m.next;
+  else free_[order] = m.next;
+  if (m.next != kNoPage) meta_[m.next].prev = m.prev;
+  m.set_state(kInside);
   --free_counts_[order];
 }
 
 void* BuddyRegion::allocate(uint32_t order, BlockTag tag) {
   if (order > kMaxOrder) return nullptr;
   uint32_t k = order;
-  while (k <= kMaxOrder && free_[k] == nullptr) ++k;
+  while (k <= kMaxOrder && free_[k] == kNoPage) ++k;
   if (k > kMaxOrder) return nullptr;
-  const uintptr_t page = page_of(free_[k]);
+  const uintptr_t page = page_at(free_[k]);
   remove_free(page, k);
   while (k > order) {  // split: the upper halves go back
     --k;
@@ -103,14 +104,13 @@ bool BuddyRegion::check_consistency() const {
   std::size_t pages = 0;
   for (uint32_t order = 0; order <= kMaxOrder; ++order) {
     std::size_t count = 0;
-    const FreeBlock* prev = nullptr;
-    for (const FreeBlock* b = free_[order]; b != nullptr; b = b->next) {
-      const uintptr_t page = page_of(b);
-      if (!contains(b) || b->prev != prev) return false;
+    uint32_t prev = kNoPage;
+    for (uint32_t i = free_[order]; i != kNoPage; i = meta_[i].next) {
+      const uintptr_t page = page_at(i);
+      if (page < first_page_ || page >= end_page_ || meta_[i].prev != prev) return false;
       if ((page & ((uintptr_t{1} << order) - 1)) != 0) return false;  // misaligned
-      const PageMeta& m = meta(page);
-      if (m.state() != kFreeHead || m.order() != order) return false;
-      prev = b;
+      if (meta_[i].state() != kFreeHead || meta_[i].order() != order) return false;
+      prev = i;
       ++count;
       pages += std::size_t{1} << order;
       if (count > total_pages()) return false;  // a cycle

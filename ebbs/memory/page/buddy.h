@@ -5,8 +5,11 @@
 // and are aligned to their size in the address space (buddies are found by
 // flipping one bit of the absolute page number), so a 64 KiB block starts on
 // a 64 KiB boundary whatever the region's base. Freeing coalesces with free
-// buddies. Per-page metadata (two bytes a page) sits at the region's start.
-// Not thread safe: the page allocator's node lock guards it.
+// buddies. Per-page metadata (12 bytes a page, free-list links included) sits
+// at the region's start: the allocator never writes into free memory, so a
+// new region costs no memory until it is used (with huge pages, touching one
+// page of a block would fault in 2 MiB), and a write into freed memory cannot
+// corrupt its lists. Not thread safe: the page allocator's node lock guards it.
 
 #include <atomic>
 #include <cstddef>
@@ -64,10 +67,15 @@ class BuddyRegion {
 
  private:
   enum State : uint8_t { kInside = 0, kFreeHead = 1, kUsedHead = 2 };
-  // Written under the node's lock, read without it (order_of, tag_of from
-  // any core): every access is a relaxed atomic, a plain byte move on x86.
+  static constexpr uint32_t kNoPage = UINT32_MAX;
+
+  // Written under the node's lock; state, order and tag are also read
+  // without it (order_of, tag_of from any core): those accesses are relaxed
+  // atomics, plain byte moves on x86. The links are for free heads only.
   class PageMeta {
    public:
+    uint32_t next;  // free list of its order (page index), or kNoPage
+    uint32_t prev;
     void set(State state, uint32_t order, BlockTag tag) {
       std::atomic_ref<uint8_t>(head_).store(static_cast<uint8_t>(state | (order << 2)),
                                             std::memory_order_relaxed);
@@ -85,15 +93,12 @@ class BuddyRegion {
     uint8_t head_;
     uint8_t tag_;
   };
-  struct FreeBlock {
-    FreeBlock* next;
-    FreeBlock* prev;
-  };
-
   static uintptr_t page_of(const void* p) { return reinterpret_cast<uintptr_t>(p) >> kPageShift; }
   static void* address_of(uintptr_t page) { return reinterpret_cast<void*>(page << kPageShift); }
   PageMeta& meta(uintptr_t page) { return meta_[page - meta_first_page_]; }
   const PageMeta& meta(uintptr_t page) const { return meta_[page - meta_first_page_]; }
+  uint32_t index_of(uintptr_t page) const { return static_cast<uint32_t>(page - meta_first_page_); }
+  uintptr_t page_at(uint32_t index) const { return meta_first_page_ + index; }
   void push_free(uintptr_t page, uint32_t order);
   void remove_free(uintptr_t page, uint32_t order);
 
@@ -101,7 +106,7 @@ class BuddyRegion {
   uintptr_t first_page_;       // first page that blocks may use
   uintptr_t end_page_;
   PageMeta* meta_;
-  FreeBlock* free_[kMaxOrder + 1] = {};
+  uint32_t free_[kMaxOrder + 1];  // the first free block of each order (index), or kNoPage
   std::size_t free_counts_[kMaxOrder + 1] = {};
   std::size_t free_pages_ = 0;
 };

@@ -7,6 +7,32 @@
 
 namespace ebb::mem {
 
+class PageAllocatorRoot;
+
+namespace {
+// The live root, for threads that are not cores (Owner, FreeAnywhere).
+std::atomic<PageAllocatorRoot*> g_root{nullptr};
+std::atomic<bool> g_keep_addresses{false};  // see KeepAddressesOfRetiredRegions
+
+// Regions of page allocators that are gone (a runtime that shut down):
+// a malloc replacement may still be handed their pointers.
+struct RetiredRange {
+  std::atomic<uintptr_t> begin{0};
+  std::atomic<uintptr_t> end{0};
+};
+constexpr std::size_t kRetiredRanges = 256;
+RetiredRange g_retired[kRetiredRanges];
+std::atomic<std::size_t> g_retired_count{0};
+
+void retire_range(uintptr_t begin, uintptr_t end) {
+  const std::size_t i = g_retired_count.load(std::memory_order_relaxed);
+  if (i == kRetiredRanges) return;  // only a malloc replacement cares, and only for a while
+  g_retired[i].begin.store(begin, std::memory_order_relaxed);
+  g_retired[i].end.store(end, std::memory_order_relaxed);
+  g_retired_count.store(i + 1, std::memory_order_release);
+}
+}  // namespace
+
 // Shared by the node reps: the options, the reps, and a table of every region
 // so that any core can find which node owns a block. The table is append-only
 // (a region is never given back while the Ebb lives), so readers need no lock.
@@ -19,8 +45,16 @@ class PageAllocatorRoot {
               options_.region_bytes);
     nodes_ = new PageAllocator*[node_count_];
     for (uint32_t n = 0; n < node_count_; ++n) nodes_[n] = new PageAllocator(*this, n);
+    g_root.store(this, std::memory_order_release);
   }
   ~PageAllocatorRoot() {
+    PageAllocatorRoot* self = this;
+    g_root.compare_exchange_strong(self, nullptr, std::memory_order_acq_rel);
+    const std::size_t count = region_count_.load(std::memory_order_acquire);
+    // Only ranges whose addresses stay reserved: others may be mapped anew.
+    if (g_keep_addresses.load(std::memory_order_relaxed)) {
+      for (std::size_t i = 0; i < count; ++i) retire_range(regions_[i].begin, regions_[i].end);
+    }
     for (uint32_t n = 0; n < node_count_; ++n) delete nodes_[n];
     delete[] nodes_;
   }
@@ -79,10 +113,15 @@ const roots::RootType& page_root_type() {
 }  // namespace
 
 PageAllocator::~PageAllocator() {
+  const bool keep = g_keep_addresses.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < region_count_; ++i) {
     regions_[i]->~BuddyRegion();
-    platform::give_back_memory(memory_[i]);
+    platform::give_back_memory(memory_[i], keep);
   }
+}
+
+void PageAllocator::KeepAddressesOfRetiredRegions() {
+  g_keep_addresses.store(true, std::memory_order_relaxed);
 }
 
 Status PageAllocator::grow(std::size_t bytes_needed) {
@@ -190,6 +229,37 @@ PageStats PageAllocator::total_stats() {
 
 Status PageAllocator::Configure(const PageAllocatorOptions& options) {
   return roots::make_root<PageAllocatorRoot, PageAllocator>(ids::kPageAllocatorId, options);
+}
+
+PageAllocator::Ownership PageAllocator::Owner(const void* p) {
+  PageAllocatorRoot* root = g_root.load(std::memory_order_acquire);
+  if (root != nullptr && root->find(p) != nullptr) return Ownership::kLive;
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  const std::size_t retired = g_retired_count.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < retired; ++i) {
+    if (address >= g_retired[i].begin.load(std::memory_order_relaxed) &&
+        address < g_retired[i].end.load(std::memory_order_relaxed))
+      return Ownership::kGone;
+  }
+  return Ownership::kForeign;
+}
+
+uint32_t PageAllocator::OrderOfAnywhere(const void* block) {
+  PageAllocatorRoot* root = g_root.load(std::memory_order_acquire);
+  const PageAllocatorRoot::RegionEntry* region = root != nullptr ? root->find(block) : nullptr;
+  return region != nullptr ? region->buddy->order_of(block) : 0;
+}
+
+BlockTag PageAllocator::TagOfAnywhere(const void* block) {
+  PageAllocatorRoot* root = g_root.load(std::memory_order_acquire);
+  const PageAllocatorRoot::RegionEntry* region = root != nullptr ? root->find(block) : nullptr;
+  return region != nullptr ? region->buddy->tag_of(block) : BlockTag::kNone;
+}
+
+void PageAllocator::FreeAnywhere(void* block) {
+  PageAllocatorRoot* root = g_root.load(std::memory_order_acquire);
+  EBB_CHECK(root != nullptr, "PageAllocator::FreeAnywhere(%p): no page allocator", block);
+  root->node(0).free(block);  // free() finds the owning node itself
 }
 
 PageAllocator* PageAllocator::HandleFault(EbbId id) {

@@ -69,6 +69,21 @@ class PageAllocator {
   // Errc::kAlreadyExists once it is in use.
   static Status Configure(const PageAllocatorOptions& options);
 
+  // For any thread (a malloc replacement must answer off the cores too):
+  enum class Ownership { kForeign, kLive, kGone };
+  // Whose is p: memory of the live page allocator, memory it had before the
+  // runtime shut down (unmapped since), or neither.
+  static Ownership Owner(const void* p);
+  // Order and tag of a live block, and its free, from any thread.
+  static uint32_t OrderOfAnywhere(const void* block);
+  static BlockTag TagOfAnywhere(const void* block);
+  static void FreeAnywhere(void* block);
+  // From now on the regions of a page allocator that is destroyed stay as
+  // they are (mapped, readable, never reused): objects there may still be
+  // read, and Owner() tells their pointers (kGone) from any other. For a
+  // malloc replacement; it keeps the memory of every runtime the process runs.
+  static void KeepAddressesOfRetiredRegions();
+
   EBB_COLD static PageAllocator* HandleFault(EbbId id);
   EBB_COLD static Result<PageAllocator*> TryHandleFault(EbbId id);
 

@@ -72,8 +72,10 @@ SlabAllocator::SlabAllocator(SlabAllocatorRoot& root)
       id_(root.id()) {}
 
 SlabAllocator::~SlabAllocator() {
-  // Objects still out are the user's loss; slabs and batches go back, unless
-  // the page allocator itself is gone (its memory went with it).
+  // Empty slabs and batches go back. A slab with objects still out stays as
+  // it is, so that they stay valid (the runtime's own structures may live
+  // there under a malloc replacement) until the page allocator goes. If it
+  // is gone already, so is all of its memory.
   Result<PageAllocator*> pages = kPageAllocator.try_get();
   if (pages) {
     for (uint32_t core = 0; core < cores_; ++core)
@@ -84,8 +86,10 @@ SlabAllocator::~SlabAllocator() {
   for (Slab* list : {current_, partial_, full_, empty_}) {
     while (list != nullptr) {
       Slab* next = list == current_ ? nullptr : list->next;
-      list->retire();
-      (*pages)->free(list);
+      if (list->in_use == 0) {
+        list->retire();
+        (*pages)->free(list);
+      }
       list = next;
     }
   }

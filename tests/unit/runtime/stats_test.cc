@@ -32,7 +32,8 @@ TEST_F(StatsTest, CountsLocalAndRemoteEvents) {
   const CoreStats after0 = core_stats(0);
   const CoreStats after1 = core_stats(1);
   EXPECT_GE(after0.events - before0.events, 101u);  // the 100 and run()'s own
-  EXPECT_EQ(after0.remote_sent - before0.remote_sent, 50u);
+  // At least the 50 (the runtime's own services may send too: memory going home).
+  EXPECT_GE(after0.remote_sent - before0.remote_sent, 50u);
   EXPECT_GE(after1.remote_received - before1.remote_received, 50u);
   EXPECT_GE(after1.events - before1.events, 50u);
 }

@@ -11,10 +11,10 @@
 namespace ebb::mem {
 namespace {
 
-// 16 MiB of plain memory, 2 MiB aligned by over-mapping.
+// 32 MiB of plain memory, 2 MiB aligned by over-mapping.
 class BuddyTest : public ::testing::Test {
  protected:
-  static constexpr std::size_t kBytes = std::size_t{16} << 20;
+  static constexpr std::size_t kBytes = std::size_t{32} << 20;
   void SetUp() override {
     raw_ = mmap(nullptr, kBytes + (2u << 20), PROT_READ | PROT_WRITE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

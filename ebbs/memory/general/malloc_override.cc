@@ -1,0 +1,253 @@
+// ebb_malloc_override: link it into a program to make the Ebb allocators its
+// malloc (and so its operator new, which calls malloc).
+//
+// On a core, malloc and friends go to the Ebb allocators. Everywhere else
+// (threads that are not cores, before the runtime starts, after it stops, and
+// the allocators' own bookkeeping while they run) they go to glibc. free()
+// tells the two apart by address: the page allocator knows its regions.
+//
+// malloc and free never fault an Ebb in: runtime code may allocate while it
+// holds the registry's lock, which a fault needs. They use the core's
+// allocator reps once those are installed in its table (each core builds
+// them as its first event); until then they use glibc.
+//
+// A pointer from a runtime that has shut down is ignored by free() (its
+// memory went back with the runtime; the addresses stay reserved, so nothing
+// else lands there): memory from the cores must not be used after shutdown.
+
+#include <dlfcn.h>
+#include <malloc.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ebbs/memory/general/general_allocator.h"
+#include "runtime/spawn.h"
+#include "runtime/translation_table.h"
+
+extern "C" {
+void* __libc_malloc(size_t size);
+void* __libc_memalign(size_t alignment, size_t size);
+void* __libc_realloc(void* p, size_t size);
+void __libc_free(void* p);
+}
+
+namespace ebb::mem {
+namespace {
+
+// Set while a call is inside the Ebb allocators: their own allocations (a
+// timer, a queue growing) go to glibc rather than back into them.
+thread_local bool t_inside = false;
+// A warm-up event is queued on this core.
+thread_local bool t_warming = false;
+
+class Inside {
+ public:
+  Inside() : was_(t_inside) { t_inside = true; }
+  ~Inside() { t_inside = was_; }
+
+ private:
+  bool was_;
+};
+
+template <class T>
+T* installed(EbbId id) {
+  return static_cast<T*>(translation::lookup(id));
+}
+
+// Builds this core's allocator reps, outside of any malloc.
+void warm_up() {
+  Inside inside;
+  (void)kPageAllocator.try_get();
+  (void)kGeneralAllocator.try_get();
+  for (uint32_t c = 0; c < kClassCount; ++c) (void)Ref<SlabAllocator>(class_id(c)).try_get();
+  t_warming = false;
+}
+
+// The same, from an event of its own (a core whose reps went missing).
+void warm_up_soon() {
+  if (t_warming) return;
+  t_warming = true;
+  spawn_local(warm_up);
+}
+
+// Before main: the page allocator keeps retired addresses from now on, and
+// every core builds its allocator reps first thing.
+[[maybe_unused]] const bool g_set_up = [] {
+  PageAllocator::KeepAddressesOfRetiredRegions();
+  run_on_every_core_start([] {
+    t_warming = true;
+    warm_up();
+  });
+  return true;
+}();
+
+// The Ebb allocators may serve this call: a core, not from inside them, and
+// not while the runtime shuts down (its Ebbs are being torn down).
+bool ebb_may_serve() { return on_core() && !t_inside && runtime_running(); }
+bool pages_ready() { return installed<PageAllocator>(ids::kPageAllocatorId) != nullptr; }
+
+// A slab class's rep on this core, or null (and a warm-up queued).
+SlabAllocator* slab_rep(EbbId id) {
+  SlabAllocator* rep = installed<SlabAllocator>(id);
+  if (rep == nullptr || !pages_ready()) {
+    warm_up_soon();
+    return nullptr;
+  }
+  return rep;
+}
+
+GeneralAllocator* general_rep() {
+  GeneralAllocator* rep = installed<GeneralAllocator>(ids::kGeneralAllocatorId);
+  if (rep == nullptr || !pages_ready()) {
+    warm_up_soon();
+    return nullptr;
+  }
+  return rep;
+}
+
+// Ebb memory of `alignment` (a power of two), or null to fall back.
+void* ebb_allocate(std::size_t size, std::size_t alignment) {
+  if (!ebb_may_serve()) return nullptr;
+  if (size == 0) size = 1;
+  if (alignment <= 64 && size <= kMaxSmallSize) {
+    // A class that is a multiple of the alignment keeps it (slab objects
+    // start 64-byte aligned, classes are multiples of 16).
+    for (uint32_t c = class_of(size); c < kClassCount; ++c) {
+      if (alignment > 16 && class_size(c) % alignment != 0) continue;
+      SlabAllocator* rep = slab_rep(class_id(c));
+      if (rep == nullptr) return nullptr;
+      Inside inside;
+      return rep->allocate();
+    }
+  }
+  GeneralAllocator* general = general_rep();
+  if (general == nullptr) return nullptr;
+  Inside inside;
+  return general->allocate_large(size, alignment > kPageBytes ? alignment : kPageBytes);
+}
+
+// The bytes usable at p, memory of the live page allocator.
+std::size_t ebb_usable_size(const void* p) {
+  if (Slab::looks_live(p)) return Slab::of(p)->object_size;
+  return order_bytes(PageAllocator::OrderOfAnywhere(p));
+}
+
+void ebb_free(void* p) {
+  const bool slab = Slab::looks_live(p);
+  // Neither a live slab's object nor a large block: memory of an allocator
+  // torn down while it was still in use (runtime structures at shutdown).
+  // It went back with its allocator already.
+  if (!slab && PageAllocator::TagOfAnywhere(p) != BlockTag::kLarge) return;
+  if (ebb_may_serve()) {
+    if (slab) {
+      if (SlabAllocator* rep = installed<SlabAllocator>(Slab::of(p)->allocator);
+          rep != nullptr && pages_ready()) {
+        Inside inside;
+        rep->free(p);
+        return;
+      }
+    } else if (GeneralAllocator* general = installed<GeneralAllocator>(ids::kGeneralAllocatorId);
+               general != nullptr && pages_ready()) {
+      Inside inside;
+      general->free_large(p);
+      return;
+    }
+  }
+  // Not a core, or its reps are not there: send the object home.
+  Inside inside;
+  if (slab) SlabAllocator::FreeOffCore(p);
+  else PageAllocator::FreeAnywhere(p);
+}
+
+void* allocate_for_c(std::size_t size, std::size_t alignment) {
+  if (void* p = ebb_allocate(size, alignment)) return p;
+  return alignment <= 16 ? __libc_malloc(size) : __libc_memalign(alignment, size);
+}
+
+}  // namespace
+}  // namespace ebb::mem
+
+using ebb::mem::PageAllocator;
+
+extern "C" {
+
+void* malloc(size_t size) { return ebb::mem::allocate_for_c(size, 16); }
+
+void free(void* p) {
+  if (p == nullptr) return;
+  switch (PageAllocator::Owner(p)) {
+    case PageAllocator::Ownership::kForeign:
+      __libc_free(p);
+      return;
+    case PageAllocator::Ownership::kGone:
+      return;  // its memory went back when the runtime shut down
+    case PageAllocator::Ownership::kLive:
+      ebb::mem::ebb_free(p);
+      return;
+  }
+}
+
+void* calloc(size_t count, size_t size) {
+  size_t bytes;
+  if (__builtin_mul_overflow(count, size, &bytes)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  void* p = malloc(bytes);
+  if (p != nullptr) std::memset(p, 0, bytes);
+  return p;
+}
+
+void* realloc(void* p, size_t size) {
+  if (p == nullptr) return malloc(size);
+  if (PageAllocator::Owner(p) != PageAllocator::Ownership::kLive) return __libc_realloc(p, size);
+  if (size == 0) {
+    free(p);
+    return nullptr;
+  }
+  const size_t old_size = ebb::mem::ebb_usable_size(p);
+  if (size <= old_size && size > old_size / 2) return p;
+  void* fresh = malloc(size);
+  if (fresh == nullptr) return nullptr;
+  std::memcpy(fresh, p, size < old_size ? size : old_size);
+  free(p);
+  return fresh;
+}
+
+void* aligned_alloc(size_t alignment, size_t size) {
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return ebb::mem::allocate_for_c(size, alignment);
+}
+
+void* memalign(size_t alignment, size_t size) { return aligned_alloc(alignment, size); }
+
+int posix_memalign(void** out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void*) || (alignment & (alignment - 1)) != 0) return EINVAL;
+  void* p = ebb::mem::allocate_for_c(size, alignment);
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+void* valloc(size_t size) { return ebb::mem::allocate_for_c(size, ebb::mem::kPageBytes); }
+
+void* pvalloc(size_t size) {
+  const size_t page = ebb::mem::kPageBytes;
+  const size_t rounded = (size + page - 1) & ~(page - 1);
+  return ebb::mem::allocate_for_c(rounded == 0 ? page : rounded, page);
+}
+
+size_t malloc_usable_size(void* p) {
+  if (p == nullptr) return 0;
+  if (PageAllocator::Owner(p) == PageAllocator::Ownership::kLive) return ebb::mem::ebb_usable_size(p);
+  // glibc's own, found once.
+  using UsableSize = size_t (*)(void*);
+  static UsableSize glibc = reinterpret_cast<UsableSize>(dlsym(RTLD_NEXT, "malloc_usable_size"));
+  return glibc != nullptr ? glibc(p) : 0;
+}
+
+}  // extern "C"
