@@ -434,6 +434,22 @@ CoreState& current_core(const char* what) {
   return *c;
 }
 
+namespace {
+constexpr int kMaxStartHooks = 8;
+std::atomic<void (*)()> g_start_hooks[kMaxStartHooks];
+// Cores that have not finished their start hooks yet.
+std::atomic<uint32_t> g_cores_starting{0};
+
+// A core's first event: its start hooks, in order (one may park, waiting for
+// another core to build an Ebb's root; the rest wait their turn).
+void run_start_hooks() {
+  for (auto& hook : g_start_hooks) {
+    if (void (*fn)() = hook.load(std::memory_order_acquire)) fn();
+  }
+  if (g_cores_starting.fetch_sub(1, std::memory_order_acq_rel) == 1) g_cores_starting.notify_all();
+}
+}  // namespace
+
 void create_cores(uint32_t cores, const LoopConfig& config) {
   EBB_CHECK(cores >= 1 && cores <= kMaxCores, "runtime: %u cores asked for; 1 to %u are possible",
             cores, kMaxCores);
@@ -441,14 +457,17 @@ void create_cores(uint32_t cores, const LoopConfig& config) {
   for (CoreId core = 0; core < cores; ++core) g_cores[core] = new CoreState(core, cores, config);
   rcu::detail::start(cores);
   g_external_sent.store(0);
+  g_cores_starting.store(cores, std::memory_order_relaxed);
   g_num_cores.store(cores, std::memory_order_release);
   g_phase.store(Phase::kRunning, std::memory_order_release);
 }
 
-namespace {
-constexpr int kMaxStartHooks = 8;
-std::atomic<void (*)()> g_start_hooks[kMaxStartHooks];
-}  // namespace
+void wait_for_core_starts() {
+  for (uint32_t left = g_cores_starting.load(std::memory_order_acquire); left != 0;
+       left = g_cores_starting.load(std::memory_order_acquire)) {
+    g_cores_starting.wait(left, std::memory_order_acquire);
+  }
+}
 
 void run_core(CoreId core) {
   CoreState& c = *g_cores[core];
@@ -456,9 +475,7 @@ void run_core(CoreId core) {
   tls_core = &c;
   translation::detail::attach_core_table(core);
   c.counters.start_ns.store(platform::now_ns(), std::memory_order_relaxed);
-  for (auto& hook : g_start_hooks) {
-    if (void (*fn)() = hook.load(std::memory_order_acquire)) c.local.push(Event(fn));
-  }
+  c.local.push(Event(&run_start_hooks));
 
   platform::Stack* stack = acquire_stack(c);
   c.current_stack = stack;

@@ -118,6 +118,9 @@ CoreState& current_core(const char* what);
 void create_cores(uint32_t cores, const LoopConfig& config);
 // Runs the calling thread (or CPU) as `core` until the runtime exits.
 void run_core(CoreId core);
+// Waits until every core has run its start hooks (run_on_every_core_start),
+// so that no outside work reaches a core before its services are in place.
+void wait_for_core_starts();
 // Shutdown, step 1: refuse outside work and wake every core.
 void begin_drain();
 // Shutdown, step 2: true once every core is idle with nothing queued, no

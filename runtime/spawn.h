@@ -31,7 +31,8 @@ bool runtime_running();
 
 // Runs fn as the first event of every core of every runtime started from
 // now on (for services that must be in place before anything else runs on a
-// core; set up before main). At most 8 hooks.
+// core; set up before main). A runtime's start returns once every core has
+// run its hooks, so work from outside always finds them done. At most 8.
 void run_on_every_core_start(void (*fn)());
 
 // Queues a copy of fn on every core (this one included).

@@ -101,6 +101,7 @@ Runtime::Runtime(const RuntimeOptions& options) {
     const int cpu = options.pin ? cpus[core % cpus.size()] : -1;
     threads_.emplace_back(core_thread, core, cpu);
   }
+  detail::wait_for_core_starts();
   running_ = true;
 }
 

@@ -160,12 +160,13 @@ void BM_FixedFreeList(benchmark::State& state) {
 
 // ---- Hoard's threadtest: each core allocates and frees its share -------------
 
-// A round allocates and frees kObjects 64-byte objects, split evenly over
-// the cores (so a round on 2 cores should take half as long).
-template <class A>
+// As Hoard's: kRounds times, allocate kObjects 64-byte objects then free
+// them, the objects split evenly over the cores (so 2 cores should take half
+// as long). Several rounds per dispatch keep the dispatch out of the figure.
+template <class A, uint32_t cores>
 void BM_ThreadTest(benchmark::State& state) {
-  const auto cores = static_cast<uint32_t>(state.range(0));
   constexpr int kObjects = 100'000;
+  constexpr int kRounds = 10;
   const int per_core = kObjects / static_cast<int>(cores);
   for (auto _ : state) {
     auto ran = g_runtime->run_on(0, [&] {
@@ -174,16 +175,18 @@ void BM_ThreadTest(benchmark::State& state) {
         work.push_back(ebb::submit_to(core, [per_core] {
           thread_local std::vector<void*> objects;
           objects.resize(static_cast<std::size_t>(per_core));
-          for (void*& p : objects) p = A::allocate(64);
-          benchmark::DoNotOptimize(objects.data());
-          for (void* p : objects) A::release(p);
+          for (int round = 0; round < kRounds; ++round) {
+            for (void*& p : objects) p = A::allocate(64);
+            benchmark::DoNotOptimize(objects.data());
+            for (void* p : objects) A::release(p);
+          }
         }));
       }
       return ebb::when_all(std::move(work));
     });
     if (!ran.ok()) state.SkipWithError("threadtest round failed");
   }
-  state.SetItemsProcessed(state.iterations() * kObjects);
+  state.SetItemsProcessed(state.iterations() * kObjects * kRounds);
 }
 
 // ---- frees on the owner core, and on another core ----------------------------
@@ -264,14 +267,14 @@ BENCHMARK(BM_Batch1000<Ebb>)->Name("BM_Batch1000_Ebb");
 BENCHMARK(BM_Batch1000<Jemalloc>)->Name("BM_Batch1000_Jemalloc");
 #endif
 BENCHMARK(BM_Batch1000<Glibc>)->Name("BM_Batch1000_Glibc");
-BENCHMARK(BM_ThreadTest<Ebb>)->Name("BM_ThreadTest_Ebb/threads:1")->Arg(1)->UseRealTime();
-BENCHMARK(BM_ThreadTest<Ebb>)->Name("BM_ThreadTest_Ebb/threads:2")->Arg(2)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_ThreadTest, Ebb, 1)->Name("BM_ThreadTest_Ebb/threads:1")->UseRealTime();
+BENCHMARK_TEMPLATE(BM_ThreadTest, Ebb, 2)->Name("BM_ThreadTest_Ebb/threads:2")->UseRealTime();
 #ifdef EBB_HAVE_JEMALLOC
-BENCHMARK(BM_ThreadTest<Jemalloc>)->Name("BM_ThreadTest_Jemalloc/threads:1")->Arg(1)->UseRealTime();
-BENCHMARK(BM_ThreadTest<Jemalloc>)->Name("BM_ThreadTest_Jemalloc/threads:2")->Arg(2)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_ThreadTest, Jemalloc, 1)->Name("BM_ThreadTest_Jemalloc/threads:1")->UseRealTime();
+BENCHMARK_TEMPLATE(BM_ThreadTest, Jemalloc, 2)->Name("BM_ThreadTest_Jemalloc/threads:2")->UseRealTime();
 #endif
-BENCHMARK(BM_ThreadTest<Glibc>)->Name("BM_ThreadTest_Glibc/threads:1")->Arg(1)->UseRealTime();
-BENCHMARK(BM_ThreadTest<Glibc>)->Name("BM_ThreadTest_Glibc/threads:2")->Arg(2)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_ThreadTest, Glibc, 1)->Name("BM_ThreadTest_Glibc/threads:1")->UseRealTime();
+BENCHMARK_TEMPLATE(BM_ThreadTest, Glibc, 2)->Name("BM_ThreadTest_Glibc/threads:2")->UseRealTime();
 BENCHMARK(BM_LocalFree_Ebb)->UseManualTime();
 BENCHMARK(BM_CrossCoreFree_Ebb)->UseManualTime();
 

@@ -18,7 +18,8 @@ class RuntimeFixture : public ::testing::Test {
     options.idle_spin_ns = idle_spin_ns;
     runtime_ = std::make_unique<Runtime>(options);
   }
-  void TearDown() override { runtime_.reset(); }
+  void stop() { runtime_.reset(); }
+  void TearDown() override { stop(); }
 
   Runtime& runtime() { return *runtime_; }
 

@@ -98,14 +98,8 @@ void* realloc(void* p, std::size_t size) {
     free(p);
     return nullptr;
   }
-  const std::size_t old_size = usable_size(p);
-  // Still fits, and not so much smaller that a smaller class is worth a copy.
-  if (size <= old_size && size > old_size / 2) return p;
-  void* fresh = malloc(size);
-  if (fresh == nullptr) return nullptr;
-  std::memcpy(fresh, p, size < old_size ? size : old_size);
-  free(p);
-  return fresh;
+  return resize(p, usable_size(p), size, [](std::size_t n) { return malloc(n); },
+                [](void* q) { free(q); });
 }
 
 void* aligned_alloc(std::size_t alignment, std::size_t size) {

@@ -100,6 +100,19 @@ void* aligned_alloc(std::size_t alignment, std::size_t size);
 // The bytes usable at p (at least what was asked for).
 std::size_t usable_size(const void* p);
 
+// realloc's policy for a block of `old_size` usable bytes, shared with the
+// malloc override: keep it while it fits and is not mostly empty, else move
+// it with `allocate` and `release`.
+template <class Allocate, class Release>
+void* resize(void* p, std::size_t old_size, std::size_t size, Allocate allocate, Release release) {
+  if (size <= old_size && size > old_size / 2) return p;
+  void* fresh = allocate(size);
+  if (fresh == nullptr) return nullptr;
+  __builtin_memcpy(fresh, p, size < old_size ? size : old_size);
+  release(p);
+  return fresh;
+}
+
 // ---- constant sizes: the class is chosen at compile time ---------------------
 
 template <std::size_t kSize>

@@ -37,17 +37,26 @@ namespace {
 
 // Set while a call is inside the Ebb allocators: their own allocations (a
 // timer, a queue growing) go to glibc rather than back into them.
+//
+// Only the outermost Inside clears the flag, rather than each restoring what
+// it found: an Inside that parks (building a rep can wait for another core)
+// lets other events of the core run meanwhile, and one of those that found
+// the flag set and finished last would leave it set for good.
 thread_local bool t_inside = false;
 // A warm-up event is queued on this core.
 thread_local bool t_warming = false;
 
 class Inside {
  public:
-  Inside() : was_(t_inside) { t_inside = true; }
-  ~Inside() { t_inside = was_; }
+  Inside() : outermost_(!t_inside) { t_inside = true; }
+  ~Inside() {
+    if (outermost_) t_inside = false;
+  }
+  Inside(const Inside&) = delete;
+  Inside& operator=(const Inside&) = delete;
 
  private:
-  bool was_;
+  bool outermost_;
 };
 
 template <class T>
@@ -206,13 +215,8 @@ void* realloc(void* p, size_t size) {
     free(p);
     return nullptr;
   }
-  const size_t old_size = ebb::mem::ebb_usable_size(p);
-  if (size <= old_size && size > old_size / 2) return p;
-  void* fresh = malloc(size);
-  if (fresh == nullptr) return nullptr;
-  std::memcpy(fresh, p, size < old_size ? size : old_size);
-  free(p);
-  return fresh;
+  return ebb::mem::resize(p, ebb::mem::ebb_usable_size(p), size, [](size_t n) { return malloc(n); },
+                         [](void* q) { free(q); });
 }
 
 void* aligned_alloc(size_t alignment, size_t size) {

@@ -98,6 +98,13 @@ struct alignas(64) Slab {
     const Slab* s = of(object);
     return s->magic == kSlabMagic && s->self == s;
   }
+  // An empty slab hands its objects out in address order again, from the
+  // bump pointer: the next user walks memory sequentially rather than along
+  // the free list's scattered links.
+  void start_over() {
+    free = nullptr;
+    bump = objects;
+  }
   // A slab going back to the page allocator stops looking live.
   void retire() { magic = 0; }
 

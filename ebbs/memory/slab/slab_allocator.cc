@@ -164,6 +164,7 @@ void SlabAllocator::slab_changed(Slab* s) {
   if (s->in_use != 0) {
     link(s, Slab::List::kPartial);
   } else if (empty_count_ < empty_watermark_) {
+    s->start_over();
     link(s, Slab::List::kEmpty);
   } else {
     s->retire();

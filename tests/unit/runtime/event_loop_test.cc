@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "runtime/idle_handler.h"
@@ -129,6 +131,37 @@ TEST_P(SpawnTest, SpawningToACoreThatDoesNotExistIsAnError) {
   auto f = on_core(0, [this] { return submit_to(cores(), [] { return 1; }); });
   ASSERT_FALSE(f.ok());
   EXPECT_EQ(f.error().code(), Errc::kNoSuchCore);
+}
+
+// Start hooks run first on every core, and the runtime's start waits for
+// them: the first outside work finds each core's hook done.
+thread_local int t_start_hook_runs = 0;
+
+void slow_start_hook() {
+  // Slow, so that outside work would overtake it were start not waiting.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ++t_start_hook_runs;
+}
+
+TEST_P(SpawnTest, StartHooksRunOnEveryCoreBeforeOutsideWork) {
+  // Hooks apply to runtimes started later: this one is stopped and a new one
+  // started with the hook in place (it stays for later runtimes: harmless).
+  static const bool registered = [] {
+    run_on_every_core_start(&slow_start_hook);
+    return true;
+  }();
+  ASSERT_TRUE(registered);
+  stop();
+  start(cores());
+  auto runs = runtime().run_on(0, [] {
+    return submit_to_all([] { return t_start_hook_runs; });
+  });
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), cores());
+  for (const Result<int>& n : *runs) {
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 1);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Cores, SpawnTest, ::testing::Values(1u, 2u, 4u), testing::CoresName);

@@ -12,7 +12,6 @@
 
 #include "ebbs/memory/general/general_allocator.h"
 #include "runtime/submit.h"
-#include "runtime/translation_table.h"
 #include "tests/support/runtime_fixture.h"
 
 namespace ebb::mem {
@@ -21,26 +20,11 @@ namespace {
 using testing::RuntimeFixture;
 using Ownership = PageAllocator::Ownership;
 
-// Each core builds its allocator reps in its first event; until they are in
-// its table (a call in the same turn may come first), malloc there is glibc's.
-void wait_for_ebb_malloc(Runtime& runtime, CoreId core) {
-  for (;;) {
-    auto ready = runtime.run_on(core, [] {
-      return translation::lookup(class_id(kClassCount - 1)) != nullptr &&
-             translation::lookup(ids::kGeneralAllocatorId) != nullptr;
-    });
-    ASSERT_TRUE(ready.ok());
-    if (*ready) return;
-  }
-}
-
 class MallocOverrideTest : public RuntimeFixture {
  protected:
-  void SetUp() override {
-    start(2);
-    wait_for_ebb_malloc(runtime(), 0);
-    wait_for_ebb_malloc(runtime(), 1);
-  }
+  // Each core builds its allocator reps in its first event, and the
+  // runtime's start waits for that: the first work from here finds them.
+  void SetUp() override { start(2); }
 };
 
 TEST_F(MallocOverrideTest, OnACoreMallocAndNewAreEbbMemory) {
@@ -139,7 +123,6 @@ TEST(MallocOverrideShutdown, FreeAfterShutdownIsHarmless) {
   void* stale = nullptr;
   {
     Runtime runtime({.cores = 1});
-    wait_for_ebb_malloc(runtime, 0);
     stale = runtime.run_on(0, [] { return std::malloc(48); }).value();
     EXPECT_EQ(PageAllocator::Owner(stale), Ownership::kLive);
   }
