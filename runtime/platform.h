@@ -60,6 +60,10 @@ Result<MemoryRegion> take_memory(std::size_t bytes, uint32_t node);
 // for the life of the process (a malloc replacement needs that: its callers
 // may still hold objects there, and its addresses must never be reused).
 void give_back_memory(const MemoryRegion& region, bool keep = false);
+// The contents of [base, base + bytes) (2 MiB aligned, inside a region) are
+// no longer needed: the platform may take the physical memory back; the
+// range stays usable and reads as zeros, or as it was, when next touched.
+void discard_memory(void* base, std::size_t bytes);
 
 // NUMA topology: how many nodes, and which one a core's CPU sits on.
 uint32_t numa_nodes();

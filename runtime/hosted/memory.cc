@@ -44,6 +44,11 @@ void give_back_memory(const MemoryRegion& region, bool keep) {
   if (region.base != nullptr && !keep) munmap(region.base, region.bytes);
 }
 
+void discard_memory(void* base, std::size_t bytes) {
+  // Advice only: on failure the pages simply stay resident.
+  (void)madvise(base, bytes, MADV_DONTNEED);
+}
+
 uint32_t numa_nodes() { return 1; }
 uint32_t numa_node_of(CoreId) { return 0; }
 

@@ -37,8 +37,9 @@ struct GeneralStats {
 class GeneralAllocator : public SharedEbb<GeneralAllocator> {
  public:
   GeneralAllocator();
-  // A block of at least `bytes`, aligned to `alignment` (a power of two up to
-  // 4 MiB); null when memory is exhausted or the request too large.
+  // A block of at least `bytes`, aligned to `alignment` (a power of two): the
+  // smallest page-allocator block that holds both, so up to 256 MiB; null
+  // when memory is exhausted or the request is larger.
   void* allocate_large(std::size_t bytes, std::size_t alignment);
   void free_large(void* block);
   GeneralStats stats();

@@ -1,7 +1,7 @@
 #pragma once
 // BuddyRegion: a buddy allocator of page blocks over one region of memory.
 //
-// Blocks hold 2^order pages of 4 KiB, order 0 (4 KiB) to kMaxOrder (4 MiB),
+// Blocks hold 2^order pages of 4 KiB, order 0 (4 KiB) to kMaxOrder (256 MiB),
 // and are aligned to their size in the address space (buddies are found by
 // flipping one bit of the absolute page number), so a 64 KiB block starts on
 // a 64 KiB boundary whatever the region's base. Freeing coalesces with free
@@ -19,7 +19,7 @@ namespace ebb::mem {
 
 inline constexpr uint32_t kPageShift = 12;
 inline constexpr std::size_t kPageBytes = std::size_t{1} << kPageShift;
-inline constexpr uint32_t kMaxOrder = 10;  // 4 MiB blocks
+inline constexpr uint32_t kMaxOrder = 16;  // 256 MiB blocks
 
 // Bytes in a block of `order`, and the smallest order that holds `bytes`.
 constexpr std::size_t order_bytes(uint32_t order) { return kPageBytes << order; }

@@ -180,6 +180,12 @@ void PageAllocator::free(void* block) {
   if (EBB_UNLIKELY(region == nullptr))
     panic("PageAllocator::free(%p): not memory of the page allocator (a foreign pointer)", block);
   PageAllocator& owner = *region->owner;
+  // A big block's pages go back to the platform (before the block is free
+  // again, so no new owner's data can be discarded): what a burst of big
+  // allocations took does not stay with the process for good. Smaller blocks
+  // keep their pages; they are likely reused soon, and refaulting costs.
+  if (const uint32_t order = region->buddy->order_of(block); order >= kDiscardOrder)
+    platform::discard_memory(block, order_bytes(order));
   SpinLockGuard guard(owner.lock_);
   if (EBB_UNLIKELY(!region->buddy->free(block)))
     panic("PageAllocator::free(%p): not a live block (a double free, or a pointer into a block)",

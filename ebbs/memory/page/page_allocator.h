@@ -1,5 +1,5 @@
 #pragma once
-// PageAllocator: blocks of 4 KiB pages (2^order of them, up to 4 MiB), from
+// PageAllocator: blocks of 4 KiB pages (2^order of them, up to 256 MiB), from
 // buddy allocators over regions that the platform hands out (hosted: mmap,
 // with huge pages when granted; native: the boot memory map).
 //
@@ -22,6 +22,10 @@
 #include "runtime/static_ids.h"
 
 namespace ebb::mem {
+
+// Freed blocks of this order (32 MiB) and above give their pages back to the
+// platform.
+inline constexpr uint32_t kDiscardOrder = 13;
 
 struct PageAllocatorOptions {
   // Taken from the platform at a time, as a node needs more (a multiple of 2 MiB).

@@ -4,12 +4,13 @@
 // Each core allocates from slabs it owns (64 KiB blocks of the page
 // allocator), with no atomics: a local free list per slab and a bump pointer
 // for never-used objects. A free on the owner core goes straight back. A free
-// on another core is written into a batch for the owner, an array of pointers
-// in one page: the freeing core never writes into the object, so its cache
-// line stays where it was. A full batch (or any, after at most 1 ms) travels
-// to the owner as an event, which gives the objects back there; the event
-// does not wake a sleeping owner (it allocates nothing while asleep). Slabs that
-// fall empty are kept up to a watermark, and the rest go back to the page
+// on another core is written into a batch for the owner, one page of 2-byte
+// entries (which of 16 slabs, where in it): the freeing core never writes
+// into the object, so its cache line stays where it was. A full batch (or
+// any, after at most 1 ms) travels to the owner as an event, which gives the
+// objects back there; the event does not wake a sleeping owner (it allocates
+// nothing while asleep). Slabs that fall empty start over from their bump
+// pointer and are kept up to a watermark; the rest go back to the page
 // allocator.
 //
 //   auto slabs = mem::SlabAllocator::Create(48).value();  // a Ref

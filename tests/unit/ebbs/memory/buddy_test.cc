@@ -30,7 +30,8 @@ class BuddyTest : public ::testing::Test {
 TEST_F(BuddyTest, BlocksAreAlignedToTheirSizeAndDoNotOverlap) {
   BuddyRegion region(base_, kBytes);
   std::vector<std::pair<char*, std::size_t>> blocks;
-  for (uint32_t order = 0; order <= kMaxOrder; ++order) {
+  // Two of every order up to 2 MiB (the region's alignment guarantees those).
+  for (uint32_t order = 0; order_bytes(order) <= (2u << 20); ++order) {
     for (int i = 0; i < 2; ++i) {
       void* b = region.allocate(order, BlockTag::kLarge);
       ASSERT_NE(b, nullptr) << "order " << order;
@@ -49,7 +50,12 @@ TEST_F(BuddyTest, BlocksAreAlignedToTheirSizeAndDoNotOverlap) {
 TEST_F(BuddyTest, FreeingEverythingCoalescesBackToWhereItStarted) {
   BuddyRegion region(base_, kBytes);
   const std::size_t free_at_start = region.free_pages();
-  const std::size_t big_at_start = region.free_blocks(kMaxOrder);
+  std::vector<std::size_t> blocks_at_start;
+  uint32_t biggest = 0;
+  for (uint32_t order = 0; order <= kMaxOrder; ++order) {
+    blocks_at_start.push_back(region.free_blocks(order));
+    if (region.free_blocks(order) != 0) biggest = order;
+  }
   std::vector<void*> blocks;
   while (void* b = region.allocate(0, BlockTag::kNone)) blocks.push_back(b);  // exhaust
   EXPECT_EQ(region.free_pages(), 0u);
@@ -58,9 +64,36 @@ TEST_F(BuddyTest, FreeingEverythingCoalescesBackToWhereItStarted) {
   std::shuffle(blocks.begin(), blocks.end(), std::mt19937(7));
   for (void* b : blocks) ASSERT_TRUE(region.free(b));
   EXPECT_EQ(region.free_pages(), free_at_start);
-  EXPECT_EQ(region.free_blocks(kMaxOrder), big_at_start);
+  for (uint32_t order = 0; order <= kMaxOrder; ++order)
+    EXPECT_EQ(region.free_blocks(order), blocks_at_start[order]) << "order " << order;
   EXPECT_TRUE(region.check_consistency());
-  EXPECT_NE(region.allocate(kMaxOrder, BlockTag::kNone), nullptr);  // works after exhaustion
+  EXPECT_NE(region.allocate(biggest, BlockTag::kNone), nullptr);  // works after exhaustion
+}
+
+// The largest order, in a region big enough to hold one aligned: address
+// space only (nothing but the metadata is touched).
+TEST(BuddyLargest, TheLargestOrderIsAlignedAndCoalescesBack) {
+  const std::size_t bytes = 2 * order_bytes(kMaxOrder);
+  void* raw = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(raw, MAP_FAILED);
+  {
+    BuddyRegion region(raw, bytes);
+    ASSERT_EQ(region.free_blocks(kMaxOrder), 1u);
+    char* top = static_cast<char*>(region.allocate(kMaxOrder, BlockTag::kLarge));
+    ASSERT_NE(top, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(top) % order_bytes(kMaxOrder), 0u);
+    top[0] = 1;  // its ends are usable
+    top[order_bytes(kMaxOrder) - 1] = 2;
+    EXPECT_EQ(region.allocate(kMaxOrder, BlockTag::kLarge), nullptr);
+    void* small = region.allocate(0, BlockTag::kNone);  // the rest still serves
+    ASSERT_NE(small, nullptr);
+    EXPECT_TRUE(region.free(top));
+    EXPECT_TRUE(region.free(small));
+    EXPECT_EQ(region.free_blocks(kMaxOrder), 1u);
+    EXPECT_TRUE(region.check_consistency());
+  }
+  munmap(raw, bytes);
 }
 
 TEST_F(BuddyTest, RefusesWhatItDidNotHandOut) {

@@ -1,6 +1,7 @@
 #include "ebbs/memory/general/general_allocator.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <atomic>
 #include <cstring>
@@ -197,6 +198,43 @@ TEST_F(GeneralAllocatorTest, ExhaustionReturnsNullAndTheAllocatorRecovers) {
   auto [nulls, failures, recovered] = *result;
   EXPECT_EQ(nulls, 3);
   EXPECT_GE(failures, 3u);
+  EXPECT_TRUE(recovered);
+}
+
+// Big blocks up to the page allocator's largest order; beyond it, null (and
+// a failure counted), and the allocator goes on. A freed big block's pages go
+// back to the system: none of them is resident afterwards.
+TEST_F(GeneralAllocatorTest, BigBlocksUpToTheLargestOrderAndTheirPagesGoBack) {
+  start(1);
+  auto result = on_core(0, [] {
+    const std::size_t big = order_bytes(kMaxOrder) - 100;  // rounds up to the largest order
+    auto* p = static_cast<char*>(mem::malloc(big));
+    const bool got = p != nullptr && usable_size(p) >= big &&
+                     reinterpret_cast<uintptr_t>(p) % order_bytes(kMaxOrder) == 0;
+    // Touch 64 MiB of it, then free it: those pages are no longer resident.
+    constexpr std::size_t kTouched = std::size_t{64} << 20;
+    if (p != nullptr) std::memset(p, 0x5a, kTouched);
+    mem::free(p);
+    std::vector<unsigned char> resident(kTouched / kPageBytes);
+    const bool looked = p != nullptr && mincore(p, kTouched, resident.data()) == 0;
+    std::size_t still = 0;
+    for (unsigned char r : resident) still += r & 1;
+    const uint64_t failures_before = kGeneralAllocator->stats().failures;
+    void* too_big = mem::malloc(order_bytes(kMaxOrder) + 1);
+    const uint64_t failures_after = kGeneralAllocator->stats().failures;
+    void* after = mem::malloc(5 << 20);
+    const bool recovered = after != nullptr;
+    mem::free(after);
+    return std::make_tuple(got, looked, still, too_big == nullptr,
+                           failures_after - failures_before, recovered);
+  });
+  ASSERT_TRUE(result.ok());
+  auto [got, looked, still, refused, failures, recovered] = *result;
+  EXPECT_TRUE(got);
+  EXPECT_TRUE(looked);
+  EXPECT_EQ(still, 0u);
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(failures, 1u);
   EXPECT_TRUE(recovered);
 }
 

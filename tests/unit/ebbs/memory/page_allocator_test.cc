@@ -23,7 +23,15 @@ TEST_F(PageAllocatorTest, AllocatesAlignedBlocksOnEveryCore) {
       for (uint32_t order = 0; order <= kMaxOrder; ++order) {
         Result<void*> b = kPageAllocator->allocate(order, BlockTag::kLarge);
         if (!b) return false;
-        std::memset(*b, 0xab, order_bytes(order));  // all of it is usable
+        // All of it is usable (the big ones: their first and last pages).
+        char* block = static_cast<char*>(*b);
+        const std::size_t bytes = order_bytes(order);
+        if (order <= 9) {
+          std::memset(block, 0xab, bytes);
+        } else {
+          std::memset(block, 0xab, kPageBytes);
+          std::memset(block + bytes - kPageBytes, 0xab, kPageBytes);
+        }
         if (reinterpret_cast<uintptr_t>(*b) % order_bytes(order) != 0) return false;
         if (kPageAllocator->order_of(*b) != order || kPageAllocator->tag_of(*b) != BlockTag::kLarge)
           return false;
