@@ -2,7 +2,28 @@
 
 #include <cstring>
 
+#include "runtime/translation_table.h"
+
 namespace ebb::mem {
+namespace {
+
+// Out of pages: this core's empty slabs of every size class go back (only
+// reps already in this core's table: a reclaim must not build any).
+std::size_t release_empty_class_slabs() {
+  std::size_t released = 0;
+  for (uint32_t c = 0; c < kClassCount; ++c) {
+    if (auto* rep = static_cast<SlabAllocator*>(translation::lookup(class_id(c))))
+      released += rep->release_empty_slabs(0);
+  }
+  return released;
+}
+
+[[maybe_unused]] const bool g_reclaimer_added = [] {
+  PageAllocator::AddReclaimer(&release_empty_class_slabs);
+  return true;
+}();
+
+}  // namespace
 
 GeneralAllocator::GeneralAllocator() {
   // Older than us, so alive for our destructor (teardown runs newest first).

@@ -1,5 +1,6 @@
 #include "ebbs/memory/page/page_allocator.h"
 
+#include <iterator>
 #include <new>
 
 #include "runtime/root_registry.h"
@@ -13,6 +14,7 @@ namespace {
 // The live root, for threads that are not cores (Owner, FreeAnywhere).
 std::atomic<PageAllocatorRoot*> g_root{nullptr};
 std::atomic<bool> g_keep_addresses{false};  // see KeepAddressesOfRetiredRegions
+std::atomic<PageAllocator::Reclaimer> g_reclaimers[4];
 
 // Regions of page allocators that are gone (a runtime that shut down):
 // a malloc replacement may still be handed their pointers.
@@ -152,9 +154,34 @@ Status PageAllocator::grow(std::size_t bytes_needed) {
   return {};
 }
 
+void PageAllocator::AddReclaimer(Reclaimer reclaimer) {
+  for (auto& slot : g_reclaimers) {
+    Reclaimer empty = nullptr;
+    if (slot.compare_exchange_strong(empty, reclaimer, std::memory_order_acq_rel)) return;
+  }
+  panic("PageAllocator::AddReclaimer: more than %zu reclaimers", std::size(g_reclaimers));
+}
+
 Result<void*> PageAllocator::allocate(uint32_t order, BlockTag tag) {
   if (order > kMaxOrder)
     return Error(Errc::kInvalidArgument, "PageAllocator: order above kMaxOrder", order);
+  Result<void*> block = allocate_or_grow(order, tag);
+  if (block || block.error().code() != Errc::kExhausted) return block;
+  // Out of memory: what this core's allocators hold unused comes back first
+  // (outside the lock: freeing takes it).
+  std::size_t reclaimed = 0;
+  for (auto& slot : g_reclaimers) {
+    if (Reclaimer reclaim = slot.load(std::memory_order_acquire)) reclaimed += reclaim();
+  }
+  if (reclaimed != 0) block = allocate_or_grow(order, tag);
+  if (!block) {
+    SpinLockGuard guard(lock_);
+    ++counts_.failures;
+  }
+  return block;
+}
+
+Result<void*> PageAllocator::allocate_or_grow(uint32_t order, BlockTag tag) {
   SpinLockGuard guard(lock_);
   for (int attempt = 0; attempt < 2; ++attempt) {
     for (std::size_t i = 0; i < region_count_; ++i) {
@@ -164,14 +191,9 @@ Result<void*> PageAllocator::allocate(uint32_t order, BlockTag tag) {
       }
     }
     if (attempt == 0) {
-      Status grown = grow(order_bytes(order));
-      if (!grown) {
-        ++counts_.failures;
-        return grown.error();
-      }
+      if (Status grown = grow(order_bytes(order)); !grown) return grown.error();
     }
   }
-  ++counts_.failures;
   return Error(Errc::kExhausted, "PageAllocator: no block of this order", order);
 }
 

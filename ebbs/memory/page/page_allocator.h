@@ -69,6 +69,13 @@ class PageAllocator {
   PageStats total_stats();
   uint32_t node() const { return node_; }
 
+  // A reclaimer gives back memory that its allocator holds unused on the
+  // calling core (empty slabs) and says how many blocks it freed. When an
+  // allocation finds no memory, the reclaimers run on that core and the
+  // allocation is tried once more. Set up before main; at most 4.
+  using Reclaimer = std::size_t (*)();
+  static void AddReclaimer(Reclaimer reclaimer);
+
   // Sets the options before the first use (then the Ebb is built with them).
   // Errc::kAlreadyExists once it is in use.
   static Status Configure(const PageAllocatorOptions& options);
@@ -96,6 +103,7 @@ class PageAllocator {
   PageAllocator(PageAllocatorRoot& root, uint32_t node) : root_(root), node_(node) {}
   ~PageAllocator();
   Status grow(std::size_t bytes_needed);
+  Result<void*> allocate_or_grow(uint32_t order, BlockTag tag);
 
   static constexpr std::size_t kMaxRegions = 64;
   PageAllocatorRoot& root_;

@@ -11,6 +11,8 @@ namespace {
 
 // Frees batched for another core wait at most this long.
 constexpr std::chrono::microseconds kFlushDelay{1000};
+// Empty slabs above the watermark that stayed empty this long go back.
+constexpr std::chrono::milliseconds kTrimPeriod{10};
 
 uint32_t checked_size(uint32_t object_size) {
   const uint32_t size = (object_size < 16 ? 16 : object_size + 15) & ~15u;
@@ -36,7 +38,6 @@ void ensure_page_allocator() {
 
 SlabStats& SlabStats::operator+=(const SlabStats& o) {
   slabs += o.slabs;
-  empty_slabs += o.empty_slabs;
   objects_in_use += o.objects_in_use;
   allocations += o.allocations;
   frees += o.frees;
@@ -104,6 +105,7 @@ void SlabAllocator::unlink(Slab* s) {
     case Slab::List::kEmpty:
       head = &empty_;
       --empty_count_;
+      if (empty_count_ < empty_low_) empty_low_ = empty_count_;
       break;
   }
   if (s->prev != nullptr) s->prev->next = s->next;
@@ -163,14 +165,45 @@ void SlabAllocator::slab_changed(Slab* s) {
   unlink(s);
   if (s->in_use != 0) {
     link(s, Slab::List::kPartial);
-  } else if (empty_count_ < empty_watermark_) {
+  } else {
     s->start_over();
     link(s, Slab::List::kEmpty);
-  } else {
+    if (empty_count_ > empty_watermark_ && trim_timer_ == 0) arm_trim();
+  }
+}
+
+void SlabAllocator::arm_trim() {
+  empty_low_ = empty_count_;
+  const EbbId id = id_;
+  Result<TimerId> timer = add_timer(kTrimPeriod, [id] {
+    Result<SlabAllocator*> self = Ref<SlabAllocator>(id).try_get();
+    if (!self) return;  // the Ebb is gone
+    (*self)->trim_timer_ = 0;
+    (*self)->trim();
+  });
+  trim_timer_ = timer ? *timer : 0;
+}
+
+// Slabs that stayed empty through the whole period were not needed: those
+// above the watermark go. A core still cycling through its slabs took them
+// all at some point (empty_low_ fell) and keeps them.
+void SlabAllocator::trim() {
+  const uint32_t idle = empty_low_ < empty_count_ ? empty_low_ : empty_count_;
+  if (idle > empty_watermark_) release_empty_slabs(empty_count_ - (idle - empty_watermark_));
+  if (empty_count_ > empty_watermark_) arm_trim();
+}
+
+std::size_t SlabAllocator::release_empty_slabs(uint32_t keep) {
+  std::size_t released = 0;
+  while (empty_count_ > keep) {
+    Slab* s = empty_;
+    unlink(s);
     s->retire();
     kPageAllocator->free(s);
     bump_counter(slabs_returned_);
+    ++released;
   }
+  return released;
 }
 
 void SlabAllocator::free_remote_slow(Slab* s, void* object) {

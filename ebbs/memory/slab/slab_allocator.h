@@ -10,8 +10,11 @@
 // any, after at most 1 ms) travels to the owner as an event, which gives the
 // objects back there; the event does not wake a sleeping owner (it allocates
 // nothing while asleep). Slabs that fall empty start over from their bump
-// pointer and are kept up to a watermark; the rest go back to the page
-// allocator.
+// pointer and stay with the core while it keeps using them: a trim every
+// 10 ms returns those that stayed empty through the whole period, down to a
+// watermark (a core cycling through many slabs keeps them; an idle one gives
+// them back). When the page allocator runs out, the core's empty slabs of
+// every size go back at once, and the allocation is tried again.
 //
 //   auto slabs = mem::SlabAllocator::Create(48).value();  // a Ref
 //   void* p = slabs->allocate();                          // null when memory is exhausted
@@ -34,7 +37,6 @@ namespace ebb::mem {
 struct SlabStats {
   uint32_t object_size = 0;
   std::size_t slabs = 0;        // held now (current, partial, full, empty)
-  std::size_t empty_slabs = 0;  // held empty (up to the watermark)
   std::size_t objects_in_use = 0;
   uint64_t allocations = 0;
   uint64_t frees = 0;                  // on the owner core, remote ones included
@@ -105,6 +107,9 @@ class alignas(kCacheLine) SlabAllocator : public MulticoreEbb<SlabAllocator, Sla
   }
 
   uint32_t object_size() const { return object_size_; }
+  // Returns this rep's empty slabs beyond `keep` to the page allocator now;
+  // how many went.
+  std::size_t release_empty_slabs(uint32_t keep);
   // Sends this core's batched frees of other cores' objects now.
   void flush_remote_frees();
   // This core's figures.
@@ -171,6 +176,8 @@ class alignas(kCacheLine) SlabAllocator : public MulticoreEbb<SlabAllocator, Sla
   void receive(RemoteFrees* batch);
   void receive_one(void* object);
   void slab_changed(Slab* s);
+  void arm_trim();
+  void trim();
   Result<Slab*> take_slab();
   void unlink(Slab* s);
   void link(Slab* s, Slab::List list);
@@ -183,8 +190,10 @@ class alignas(kCacheLine) SlabAllocator : public MulticoreEbb<SlabAllocator, Sla
   const CoreId core_;
   Slab* partial_ = nullptr;  // some objects free
   Slab* full_ = nullptr;     // none free (waiting for frees)
-  Slab* empty_ = nullptr;    // all free, kept up to the watermark
+  Slab* empty_ = nullptr;    // all free
   uint32_t empty_count_ = 0;
+  uint32_t empty_low_ = 0;   // the fewest empty slabs held since the trim timer was armed
+  TimerId trim_timer_ = 0;
   RemoteFrees** batches_;    // per other core (null: none waiting); own cache lines
   uint32_t cores_;
   TimerId flush_timer_ = 0;

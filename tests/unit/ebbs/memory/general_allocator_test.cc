@@ -238,6 +238,26 @@ TEST_F(GeneralAllocatorTest, BigBlocksUpToTheLargestOrderAndTheirPagesGoBack) {
   EXPECT_TRUE(recovered);
 }
 
+// Memory held as empty slabs of one size class is not lost to the others:
+// when the page allocator runs out, the core's empty slabs go back at once.
+TEST_F(GeneralAllocatorTest, RunningOutTakesBackEmptySlabsOfOtherClasses) {
+  start_with_limit(1, 8u << 20, 2u << 20);
+  auto result = on_core(0, [] {
+    std::vector<void*> small;
+    while (void* p = mem::malloc(1000)) small.push_back(p);  // all of memory
+    for (void* p : small) mem::free(p);  // empty slabs, held for now
+    std::vector<void*> other;
+    while (void* p = mem::malloc(3000)) other.push_back(p);  // another class
+    for (void* p : other) mem::free(p);
+    return std::make_pair(small.size() * 1008, other.size() * 3008);
+  });
+  ASSERT_TRUE(result.ok());
+  auto [small_bytes, other_bytes] = *result;
+  EXPECT_GT(small_bytes, 4u << 20);
+  // The second class got most of what the first had (not just what was left).
+  EXPECT_GT(other_bytes, small_bytes * 3 / 4);
+}
+
 TEST_F(GeneralAllocatorTest, StatsAddUp) {
   start(2);
   auto stats = on_core(0, [] {
