@@ -207,6 +207,7 @@ std::size_t SlabAllocator::release_empty_slabs(uint32_t keep) {
 }
 
 void SlabAllocator::free_remote_slow(Slab* s, void* object) {
+  settle_cursor();
   const CoreId owner = s->owner_core;
   RemoteFrees*& batch = batches_[owner];
   if (batch == nullptr) {
@@ -239,7 +240,15 @@ void SlabAllocator::free_remote_slow(Slab* s, void* object) {
   batch->entries[batch->count++] = RemoteFrees::entry(slot - 1, s, object);
   if (batch->count == kBatchObjects) {
     send(owner);
-  } else if (flush_timer_ == 0) {
+    return;
+  }
+  // Further frees from this slab go straight in, through the cursor.
+  cursor_slab_ = s;
+  cursor_batch_ = batch;
+  cursor_tag_ = static_cast<uint16_t>((slot - 1) << 12);
+  cursor_next_ = &batch->entries[batch->count];
+  cursor_end_ = &batch->entries[kBatchObjects - 1];  // the last one goes the slow way, and sends
+  if (flush_timer_ == 0) {
     const EbbId id = id_;
     Result<TimerId> timer = add_timer(kFlushDelay, [id] {
       Result<SlabAllocator*> self = Ref<SlabAllocator>(id).try_get();
@@ -251,7 +260,16 @@ void SlabAllocator::free_remote_slow(Slab* s, void* object) {
   }
 }
 
+void SlabAllocator::settle_cursor() {
+  if (cursor_batch_ == nullptr) return;
+  cursor_batch_->count = static_cast<uint32_t>(cursor_next_ - cursor_batch_->entries);
+  cursor_batch_ = nullptr;
+  cursor_slab_ = nullptr;
+  cursor_next_ = cursor_end_ = nullptr;
+}
+
 void SlabAllocator::send(CoreId owner) {
+  if (cursor_batch_ == batches_[owner]) settle_cursor();
   RemoteFrees* batch = batches_[owner];
   batches_[owner] = nullptr;
   add_counter(remote_sent_, batch->count);

@@ -94,13 +94,13 @@ class alignas(kCacheLine) SlabAllocator : public MulticoreEbb<SlabAllocator, Sla
     else free_remote(s, object);
   }
 
-  // A free for another core: into its batch, inline while the batch has
-  // room and the object's slab is the one the batch saw last.
+  // A free for another core: into its batch. Inline while the object is
+  // from the slab the last remote free saw and its batch has room: then
+  // the entry goes where the cursor points, with no look at the batch.
   void free_remote(Slab* s, void* object) {
-    RemoteFrees* batch = batches_[s->owner_core];
-    if (EBB_LIKELY(batch != nullptr && batch->count + 1 < kBatchObjects &&
-                   batch->slabs[batch->slab_count - 1] == s)) {
-      batch->entries[batch->count++] = RemoteFrees::entry(batch->slab_count - 1, s, object);
+    if (EBB_LIKELY(s == cursor_slab_ && cursor_next_ != cursor_end_)) {
+      *cursor_next_++ = static_cast<uint16_t>(
+          cursor_tag_ | ((reinterpret_cast<uintptr_t>(object) - reinterpret_cast<uintptr_t>(s)) >> 4));
       return;
     }
     free_remote_slow(s, object);
@@ -172,6 +172,8 @@ class alignas(kCacheLine) SlabAllocator : public MulticoreEbb<SlabAllocator, Sla
   }
   EBB_NOINLINE void free_remote_slow(Slab* s, void* object);
   void send(CoreId owner);
+  // Writes the cursor's count back into its batch and drops the cursor.
+  void settle_cursor();
   // On the owner: gives back what another core freed, then frees the page.
   void receive(RemoteFrees* batch);
   void receive_one(void* object);
@@ -185,6 +187,13 @@ class alignas(kCacheLine) SlabAllocator : public MulticoreEbb<SlabAllocator, Sla
 
   // ---- this core's ----
   Slab* current_ = nullptr;
+  // The remote-free cursor: the slab and batch of the last remote free, and
+  // where its next entry goes (the batch's count is behind while it is set).
+  Slab* cursor_slab_ = nullptr;
+  uint16_t* cursor_next_ = nullptr;
+  uint16_t* cursor_end_ = nullptr;
+  RemoteFrees* cursor_batch_ = nullptr;
+  uint16_t cursor_tag_ = 0;
   const uint32_t object_size_;
   const uint32_t empty_watermark_;
   const CoreId core_;
