@@ -172,16 +172,21 @@ void SlabAllocator::slab_changed(Slab* s) {
   }
 }
 
-void SlabAllocator::arm_trim() {
-  empty_low_ = empty_count_;
+void SlabAllocator::start_timer(TimerId SlabAllocator::*slot, std::chrono::microseconds delay,
+                                void (SlabAllocator::*work)()) {
   const EbbId id = id_;
-  Result<TimerId> timer = add_timer(kTrimPeriod, [id] {
+  Result<TimerId> timer = add_timer(delay, [id, slot, work] {
     Result<SlabAllocator*> self = Ref<SlabAllocator>(id).try_get();
     if (!self) return;  // the Ebb is gone
-    (*self)->trim_timer_ = 0;
-    (*self)->trim();
+    (*self)->*slot = 0;
+    ((*self)->*work)();
   });
-  trim_timer_ = timer ? *timer : 0;
+  this->*slot = timer ? *timer : 0;
+}
+
+void SlabAllocator::arm_trim() {
+  empty_low_ = empty_count_;
+  start_timer(&SlabAllocator::trim_timer_, kTrimPeriod, &SlabAllocator::trim);
 }
 
 // Slabs that stayed empty through the whole period were not needed: those
@@ -248,16 +253,8 @@ void SlabAllocator::free_remote_slow(Slab* s, void* object) {
   cursor_tag_ = static_cast<uint16_t>((slot - 1) << 12);
   cursor_next_ = &batch->entries[batch->count];
   cursor_end_ = &batch->entries[kBatchObjects - 1];  // the last one goes the slow way, and sends
-  if (flush_timer_ == 0) {
-    const EbbId id = id_;
-    Result<TimerId> timer = add_timer(kFlushDelay, [id] {
-      Result<SlabAllocator*> self = Ref<SlabAllocator>(id).try_get();
-      if (!self) return;  // the Ebb is gone
-      (*self)->flush_timer_ = 0;
-      (*self)->flush_remote_frees();
-    });
-    flush_timer_ = timer ? *timer : 0;
-  }
+  if (flush_timer_ == 0)
+    start_timer(&SlabAllocator::flush_timer_, kFlushDelay, &SlabAllocator::flush_remote_frees);
 }
 
 void SlabAllocator::settle_cursor() {

@@ -178,6 +178,10 @@ class alignas(kCacheLine) SlabAllocator : public MulticoreEbb<SlabAllocator, Sla
   void receive(RemoteFrees* batch);
   void receive_one(void* object);
   void slab_changed(Slab* s);
+  // Runs `work` on this core's rep after `delay` (unless the Ebb is gone
+  // by then); `slot` holds the timer meanwhile and is cleared first.
+  void start_timer(TimerId SlabAllocator::*slot, std::chrono::microseconds delay,
+                   void (SlabAllocator::*work)());
   void arm_trim();
   void trim();
   Result<Slab*> take_slab();
