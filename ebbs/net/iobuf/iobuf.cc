@@ -1,0 +1,395 @@
+#include "ebbs/net/iobuf/iobuf.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "runtime/panic.h"
+
+namespace ebb::net {
+namespace {
+
+// Owned bytes start this far into their allocation (16-byte aligned).
+constexpr std::size_t kHeaderBytes = (sizeof(IOBuf::Buffer) + 15) & ~std::size_t{15};
+
+Error no_memory(std::size_t bytes) {
+  return Error(Errc::kExhausted, "IOBuf: out of memory", static_cast<int64_t>(bytes));
+}
+
+IOBuf::Buffer* new_header(uint8_t* start, std::size_t capacity, bool owned,
+                          void (*release)(void*, void*), void* arg) {
+  void* memory = std::malloc(sizeof(IOBuf::Buffer));
+  if (memory == nullptr) return nullptr;
+  return new (memory) IOBuf::Buffer{{0}, owned, start, capacity, release, arg};
+}
+
+void release_buffer(IOBuf::Buffer* buffer) {
+  if (buffer->release != nullptr) {
+    buffer->release(buffer->start, buffer->release_arg);
+    std::free(buffer);
+  } else {
+    std::free(buffer);  // owned bytes live in the same allocation; unowned ones are the caller's
+  }
+}
+
+}  // namespace
+
+// ---- links and buffers -------------------------------------------------------
+
+Result<IOBuf::Link*> IOBuf::new_link(Buffer* buffer, uint8_t* data, std::size_t length) {
+  void* memory = std::malloc(sizeof(Link));
+  if (memory == nullptr) return no_memory(sizeof(Link));
+  buffer->refs.fetch_add(1, std::memory_order_relaxed);
+  return new (memory) Link{buffer, data, length, nullptr};
+}
+
+Result<IOBuf::Link*> IOBuf::new_buffer_link(std::size_t capacity, std::size_t headroom) {
+  std::size_t bytes;
+  if (__builtin_add_overflow(capacity, headroom, &bytes) ||
+      __builtin_add_overflow(bytes, kHeaderBytes, &bytes))
+    return Error(Errc::kInvalidArgument, "IOBuf: buffer size overflows");
+  void* memory = std::malloc(bytes);
+  if (memory == nullptr) return no_memory(bytes);
+  auto* start = static_cast<uint8_t*>(memory) + kHeaderBytes;
+  auto* buffer = new (memory) Buffer{{0}, true, start, capacity + headroom, nullptr, nullptr};
+  Result<Link*> link = new_link(buffer, start + headroom, 0);
+  if (!link) std::free(memory);
+  return link;
+}
+
+void IOBuf::drop(Link* link) {
+  Buffer* buffer = link->buffer;
+  // The last reference: no other thread can be touching the count.
+  if (buffer->refs.load(std::memory_order_acquire) == 1 ||
+      buffer->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    release_buffer(buffer);
+  }
+  std::free(link);
+}
+
+bool IOBuf::writable(const Link* link) {
+  return link->buffer->owned && link->buffer->refs.load(std::memory_order_acquire) == 1;
+}
+
+void IOBuf::push_link_back(Link* link) {
+  link->next = nullptr;
+  if (tail_ != nullptr) tail_->next = link;
+  else head_ = link;
+  tail_ = link;
+  length_ += link->length;
+}
+
+// ---- making chains ----------------------------------------------------------
+
+IOBuf::IOBuf(IOBuf&& other) noexcept
+    : head_(other.head_), tail_(other.tail_), length_(other.length_) {
+  other.head_ = other.tail_ = nullptr;
+  other.length_ = 0;
+}
+
+IOBuf& IOBuf::operator=(IOBuf&& other) noexcept {
+  if (this != &other) {
+    clear();
+    head_ = other.head_;
+    tail_ = other.tail_;
+    length_ = other.length_;
+    other.head_ = other.tail_ = nullptr;
+    other.length_ = 0;
+  }
+  return *this;
+}
+
+Result<IOBuf> IOBuf::Create(std::size_t capacity, std::size_t headroom) {
+  Result<Link*> link = new_buffer_link(capacity, headroom);
+  if (!link) return link.error();
+  IOBuf chain;
+  chain.push_link_back(*link);
+  return chain;
+}
+
+Result<IOBuf> IOBuf::CopyOf(const void* data, std::size_t size, std::size_t headroom,
+                            std::size_t tailroom) {
+  std::size_t capacity;
+  if (__builtin_add_overflow(size, tailroom, &capacity))
+    return Error(Errc::kInvalidArgument, "IOBuf: buffer size overflows");
+  Result<IOBuf> chain = Create(capacity, headroom);
+  if (!chain) return chain;
+  if (size != 0) std::memcpy(chain->push_back(size), data, size);
+  return chain;
+}
+
+Result<IOBuf> IOBuf::TakeOwnership(void* data, std::size_t size,
+                                   void (*release)(void* data, void* arg), void* arg) {
+  EBB_CHECK(release != nullptr, "IOBuf::TakeOwnership needs a release function");
+  auto* start = static_cast<uint8_t*>(data);
+  Buffer* buffer = new_header(start, size, true, release, arg);
+  if (buffer == nullptr) return no_memory(sizeof(Buffer));
+  Result<Link*> link = new_link(buffer, start, size);
+  if (!link) {
+    std::free(buffer);
+    return link.error();
+  }
+  IOBuf chain;
+  chain.push_link_back(*link);
+  return chain;
+}
+
+Result<IOBuf> IOBuf::WrapUnowned(const void* data, std::size_t size) {
+  auto* start = static_cast<uint8_t*>(const_cast<void*>(data));
+  Buffer* buffer = new_header(start, size, false, nullptr, nullptr);
+  if (buffer == nullptr) return no_memory(sizeof(Buffer));
+  Result<Link*> link = new_link(buffer, start, size);
+  if (!link) {
+    std::free(buffer);
+    return link.error();
+  }
+  IOBuf chain;
+  chain.push_link_back(*link);
+  return chain;
+}
+
+// ---- the chain ----------------------------------------------------------------
+
+std::size_t IOBuf::link_count() const {
+  std::size_t n = 0;
+  for (const Link* l = head_; l != nullptr; l = l->next) ++n;
+  return n;
+}
+
+void IOBuf::append(IOBuf&& tail) {
+  if (&tail == this || tail.head_ == nullptr) return;
+  if (tail_ != nullptr) tail_->next = tail.head_;
+  else head_ = tail.head_;
+  tail_ = tail.tail_;
+  length_ += tail.length_;
+  tail.head_ = tail.tail_ = nullptr;
+  tail.length_ = 0;
+}
+
+void IOBuf::prepend(IOBuf&& head) {
+  if (&head == this) return;
+  head.append(std::move(*this));
+  *this = std::move(head);
+}
+
+Result<IOBuf> IOBuf::split_front(std::size_t n) {
+  EBB_CHECK(n <= length_, "IOBuf::split_front(%zu) of a %zu-byte chain", n, length_);
+  IOBuf front;
+  while (n > 0) {
+    Link* l = head_;
+    if (l->length <= n) {  // the whole link moves
+      head_ = l->next;
+      if (head_ == nullptr) tail_ = nullptr;
+      length_ -= l->length;
+      n -= l->length;
+      front.push_link_back(l);
+      continue;
+    }
+    // The cut falls inside this link: both sides refer to its buffer.
+    Result<Link*> piece = new_link(l->buffer, l->data, n);
+    if (!piece) {
+      prepend(std::move(front));  // as it was
+      return piece.error();
+    }
+    l->data += n;
+    l->length -= n;
+    length_ -= n;
+    front.push_link_back(*piece);
+    n = 0;
+  }
+  return front;
+}
+
+void IOBuf::trim_front(std::size_t n) {
+  EBB_CHECK(n <= length_, "IOBuf::trim_front(%zu) of a %zu-byte chain", n, length_);
+  length_ -= n;
+  while (n > 0) {
+    Link* l = head_;
+    if (l->length <= n) {
+      n -= l->length;
+      head_ = l->next;
+      if (head_ == nullptr) tail_ = nullptr;
+      drop(l);
+    } else {
+      l->data += n;
+      l->length -= n;
+      n = 0;
+    }
+  }
+}
+
+void IOBuf::trim_back(std::size_t n) {
+  EBB_CHECK(n <= length_, "IOBuf::trim_back(%zu) of a %zu-byte chain", n, length_);
+  if (n == 0) return;
+  std::size_t keep = length_ - n;
+  length_ = keep;
+  // Keep whole links while they fit in `keep`, cut the one that does not,
+  // drop the rest.
+  Link** at = &head_;
+  Link* last = nullptr;
+  while (*at != nullptr && keep >= (*at)->length && keep != 0) {
+    keep -= (*at)->length;
+    last = *at;
+    at = &(*at)->next;
+  }
+  if (*at != nullptr && keep != 0) {
+    (*at)->length = keep;
+    last = *at;
+    at = &(*at)->next;
+  }
+  Link* rest = *at;
+  *at = nullptr;
+  tail_ = last;
+  if (last == nullptr) head_ = nullptr;
+  while (rest != nullptr) {
+    Link* next = rest->next;
+    drop(rest);
+    rest = next;
+  }
+}
+
+void IOBuf::clear() {
+  while (head_ != nullptr) {
+    Link* next = head_->next;
+    drop(head_);
+    head_ = next;
+  }
+  tail_ = nullptr;
+  length_ = 0;
+}
+
+Result<IOBuf> IOBuf::clone() const {
+  IOBuf copy;
+  for (const Link* l = head_; l != nullptr; l = l->next) {
+    Result<Link*> link = new_link(l->buffer, l->data, l->length);
+    if (!link) return link.error();  // copy's destructor drops what it had
+    copy.push_link_back(*link);
+  }
+  return copy;
+}
+
+// ---- writing at the ends -----------------------------------------------------
+
+std::size_t IOBuf::headroom() const {
+  if (head_ == nullptr || !writable(head_)) return 0;
+  return static_cast<std::size_t>(head_->data - head_->buffer->start);
+}
+
+std::size_t IOBuf::tailroom() const {
+  if (tail_ == nullptr || !writable(tail_)) return 0;
+  const Buffer& b = *tail_->buffer;
+  return static_cast<std::size_t>(b.start + b.capacity - (tail_->data + tail_->length));
+}
+
+uint8_t* IOBuf::push_front(std::size_t n) {
+  if (headroom() < n) return nullptr;
+  head_->data -= n;
+  head_->length += n;
+  length_ += n;
+  return head_->data;
+}
+
+uint8_t* IOBuf::push_back(std::size_t n) {
+  if (tailroom() < n) return nullptr;
+  uint8_t* at = tail_->data + tail_->length;
+  tail_->length += n;
+  length_ += n;
+  return at;
+}
+
+Status IOBuf::append_copy(const void* data, std::size_t size, std::size_t link_capacity) {
+  const std::size_t room = tailroom();
+  const std::size_t here = size < room ? size : room;
+  // Allocate first, so that on failure nothing has changed.
+  Link* more = nullptr;
+  if (size > here) {
+    const std::size_t rest = size - here;
+    Result<Link*> link = new_buffer_link(rest > link_capacity ? rest : link_capacity, 0);
+    if (!link) return link.error();
+    more = *link;
+  }
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  if (here != 0) std::memcpy(push_back(here), bytes, here);
+  if (more != nullptr) {
+    std::memcpy(more->data, bytes + here, size - here);
+    more->length = size - here;
+    push_link_back(more);
+  }
+  return {};
+}
+
+// ---- reading --------------------------------------------------------------------
+
+Result<const uint8_t*> IOBuf::gather(std::size_t n) {
+  if (n > length_) return Error(Errc::kInvalidArgument, "IOBuf::gather past the end", n);
+  static constexpr uint8_t kNothing = 0;
+  if (n == 0) return &kNothing;
+  if (head_->length >= n) return static_cast<const uint8_t*>(head_->data);
+  // The first link grows in place when it may; otherwise a new link takes
+  // its bytes and the ones that follow.
+  Link* target = head_;
+  if (!writable(head_) ||
+      static_cast<std::size_t>(head_->buffer->start + head_->buffer->capacity -
+                               (head_->data + head_->length)) < n - head_->length) {
+    Result<Link*> fresh = new_buffer_link(n, 0);
+    if (!fresh) return fresh.error();
+    target = *fresh;
+    std::memcpy(target->data, head_->data, head_->length);
+    target->length = head_->length;
+    target->next = head_->next;
+    drop(head_);
+    head_ = target;
+    if (target->next == nullptr) tail_ = target;
+  }
+  // Move the bytes that follow into the target, consuming them.
+  std::size_t wanted = n - target->length;
+  while (wanted > 0) {
+    Link* l = target->next;
+    const std::size_t take = l->length < wanted ? l->length : wanted;
+    std::memcpy(target->data + target->length, l->data, take);
+    target->length += take;
+    wanted -= take;
+    l->data += take;
+    l->length -= take;
+    if (l->length == 0) {
+      target->next = l->next;
+      if (tail_ == l) tail_ = target;
+      drop(l);
+    }
+  }
+  return static_cast<const uint8_t*>(target->data);
+}
+
+bool IOBuf::copy_out(std::size_t offset, void* out, std::size_t size) const {
+  if (offset > length_ || size > length_ - offset) return false;
+  auto* to = static_cast<uint8_t*>(out);
+  for (const Link* l = head_; l != nullptr && size > 0; l = l->next) {
+    if (offset >= l->length) {
+      offset -= l->length;
+      continue;
+    }
+    const std::size_t take = l->length - offset < size ? l->length - offset : size;
+    std::memcpy(to, l->data + offset, take);
+    to += take;
+    size -= take;
+    offset = 0;
+  }
+  return true;
+}
+
+std::string IOBuf::to_string() const {
+  std::string s;
+  s.reserve(length_);
+  for_each_range([&s](const uint8_t* data, std::size_t n) {
+    s.append(reinterpret_cast<const char*>(data), n);
+  });
+  return s;
+}
+
+bool IOBuf::is_shared() const {
+  for (const Link* l = head_; l != nullptr; l = l->next)
+    if (l->buffer->refs.load(std::memory_order_acquire) > 1) return true;
+  return false;
+}
+
+}  // namespace ebb::net

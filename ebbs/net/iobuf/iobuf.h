@@ -1,0 +1,138 @@
+#pragma once
+// IOBuf: a chain of byte ranges ("links") over reference-counted buffers, the
+// one currency of every network backend and app.
+//
+// Moving bytes between layers never copies them: a split, an append or a
+// clone moves or shares links. A buffer is writable (its headroom and
+// tailroom usable) only while exactly one link refers to it and it is owned
+// memory: then nobody else can see the bytes change. Everything that needs
+// memory returns a Result, so running out is an Error, never a crash.
+//
+//   IOBuf reply = IOBuf::Create(2048, /*headroom=*/64).value();
+//   reply.append_copy("hello", 5);                 // into the tailroom
+//   uint8_t* header = reply.push_front(8);         // into the headroom
+//   IOBuf first = reply.split_front(3).value();    // "xxxxxxxxhel" | "lo"
+//
+// An IOBuf belongs to one thread at a time; buffers shared by clones may be
+// released from any core (their counts are atomic).
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "runtime/result.h"
+
+namespace ebb::net {
+
+class IOBuf {
+ public:
+  // The memory of one or more links: a header, then (for owned memory the
+  // IOBuf allocated) the bytes themselves.
+  struct Buffer {
+    std::atomic<uint32_t> refs;
+    bool owned;  // false: memory the caller keeps alive (WrapUnowned)
+    uint8_t* start;
+    std::size_t capacity;
+    void (*release)(void* data, void* arg);  // for TakeOwnership
+    void* release_arg;
+  };
+  // One range of bytes in a buffer.
+  struct Link {
+    Buffer* buffer;
+    uint8_t* data;
+    std::size_t length;
+    Link* next;
+  };
+
+  IOBuf() = default;  // an empty chain
+  IOBuf(IOBuf&& other) noexcept;
+  IOBuf& operator=(IOBuf&& other) noexcept;
+  IOBuf(const IOBuf&) = delete;
+  IOBuf& operator=(const IOBuf&) = delete;
+  ~IOBuf() { clear(); }
+
+  // One link over a fresh buffer of `headroom + capacity` bytes, empty, with
+  // `headroom` bytes reserved in front of the data.
+  static Result<IOBuf> Create(std::size_t capacity, std::size_t headroom = 0);
+  // The bytes copied into a fresh buffer, with room around them.
+  static Result<IOBuf> CopyOf(const void* data, std::size_t size, std::size_t headroom = 0,
+                              std::size_t tailroom = 0);
+  static Result<IOBuf> CopyOf(std::string_view text) { return CopyOf(text.data(), text.size()); }
+  // Memory allocated elsewhere: `release(data, arg)` runs, on whatever thread
+  // drops the last link to it. Writable like owned memory.
+  static Result<IOBuf> TakeOwnership(void* data, std::size_t size,
+                                     void (*release)(void* data, void* arg), void* arg = nullptr);
+  // Memory the caller keeps alive and unchanged while any link refers to it
+  // (constants, a mapped file). Never written through.
+  static Result<IOBuf> WrapUnowned(const void* data, std::size_t size);
+
+  // ---- the chain ----
+  std::size_t length() const { return length_; }
+  bool empty() const { return length_ == 0; }
+  std::size_t link_count() const;
+  const Link* first_link() const { return head_; }
+
+  // Moves `tail`'s links to the end of this chain (tail ends empty).
+  void append(IOBuf&& tail);
+  // Moves `head`'s links to the front of this chain (head ends empty).
+  void prepend(IOBuf&& head);
+  // Takes the first n bytes off as a chain of their own; a link that
+  // straddles the cut is shared by both sides. n > length() is a panic.
+  Result<IOBuf> split_front(std::size_t n);
+  // Drops bytes from either end; more than length() is a panic.
+  void trim_front(std::size_t n);
+  void trim_back(std::size_t n);
+  // Drops every link.
+  void clear();
+  // Another chain over the same bytes (shares every buffer: neither side
+  // can write into them afterwards).
+  Result<IOBuf> clone() const;
+
+  // ---- writing at the ends ----
+  // Writable room before the first link's data / after the last link's.
+  std::size_t headroom() const;
+  std::size_t tailroom() const;
+  // Extends the first (last) link by n bytes into its headroom (tailroom)
+  // and returns where they start: the caller fills them. Null, and nothing
+  // changed, when there is not that much writable room.
+  uint8_t* push_front(std::size_t n);
+  uint8_t* push_back(std::size_t n);
+  // Copies bytes to the end: into the tailroom, then into new links of at
+  // least `link_capacity` bytes.
+  Status append_copy(const void* data, std::size_t size, std::size_t link_capacity = 2048);
+  Status append_copy(std::string_view text) { return append_copy(text.data(), text.size()); }
+
+  // ---- reading ----
+  // The first n bytes as one contiguous range, moving them into one link
+  // first if they span several (the only copy an IOBuf makes by itself).
+  // Errc::kInvalidArgument when n > length().
+  Result<const uint8_t*> gather(std::size_t n);
+  // Copies `size` bytes starting at `offset` out; false (nothing copied) when
+  // the chain is shorter than offset + size.
+  bool copy_out(std::size_t offset, void* out, std::size_t size) const;
+  std::string to_string() const;
+  // Does any link share its buffer (with another link, here or elsewhere)?
+  bool is_shared() const;
+
+  // Calls f(const uint8_t* data, std::size_t length) for every non-empty link.
+  template <class F>
+  void for_each_range(F&& f) const {
+    for (const Link* l = head_; l != nullptr; l = l->next)
+      if (l->length != 0) f(static_cast<const uint8_t*>(l->data), l->length);
+  }
+
+ private:
+  static Result<Link*> new_link(Buffer* buffer, uint8_t* data, std::size_t length);
+  static Result<Link*> new_buffer_link(std::size_t capacity, std::size_t headroom);
+  static void drop(Link* link);
+  static bool writable(const Link* link);
+  void push_link_back(Link* link);
+
+  Link* head_ = nullptr;
+  Link* tail_ = nullptr;
+  std::size_t length_ = 0;
+};
+
+}  // namespace ebb::net
