@@ -1,0 +1,519 @@
+#include "ebbs/net/posix/tcp.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+#include "runtime/hosted/fd_watch.h"
+#include "runtime/timer.h"
+
+namespace ebb::net::posix {
+namespace {
+
+// ---- counters ---------------------------------------------------------------------
+
+struct alignas(64) CoreCounters {
+  std::atomic<uint64_t> accepted, connected, connect_failures, accept_errors, resets, other_errors,
+      closed, bytes_received, bytes_sent, reads, writes;
+};
+CoreCounters g_counters[kMaxCores];
+
+CoreCounters& counters() { return g_counters[this_core()]; }
+// Only the owner core writes its counters: a plain add, published relaxed.
+void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// ---- sockets -----------------------------------------------------------------------
+
+sockaddr_in to_sockaddr(Endpoint e) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(e.ip);
+  a.sin_port = htons(e.port);
+  return a;
+}
+
+Endpoint to_endpoint(const sockaddr_in& a) {
+  return Endpoint{ntohl(a.sin_addr.s_addr), ntohs(a.sin_port)};
+}
+
+Endpoint local_of(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return {};
+  return to_endpoint(a);
+}
+
+void set_nodelay(int fd) {
+  const int one = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+bool is_reset(int err) { return err == ECONNRESET || err == EPIPE || err == ECONNABORTED; }
+
+// Reads land in buffers of this size; a short read is copied into one of its
+// own size, so that small messages do not pin 16 KiB each.
+constexpr std::size_t kReadBytes = 16 * 1024;
+constexpr std::size_t kCopyBelow = 2048;
+constexpr int kReadsPerTurn = 4;  // then other connections get the core
+constexpr int kMaxIovecs = 64;
+constexpr int kAcceptsPerTurn = 64;
+constexpr std::chrono::milliseconds kAcceptPause{10};
+
+// ---- a connection --------------------------------------------------------------------
+
+class PosixConnection final : public ConnectionState {
+ public:
+  PosixConnection(int fd, Endpoint local, Endpoint peer, const ConnectionOptions& options)
+      : ConnectionState(this_core(), local, peer, options), fd_(fd) {}
+  ~PosixConnection() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // Starts watching the socket; the watch holds a reference until unwatched.
+  Status start() {
+    events_ = EPOLLIN;
+    return hosted::watch_fd(fd_, events_, [self = Connection(this), this](uint32_t ready) {
+      on_ready(ready);
+    });
+  }
+
+  Status send(IOBuf data) override {
+    if (fd_ < 0 || closing_ || write_shut_ || shut_pending_)
+      return Error(Errc::kCancelled, "send on a connection that is closing or closed");
+    queue_.append(std::move(data));
+    if ((events_ & EPOLLOUT) == 0) flush();  // nothing waits: try at once
+    if (fd_ >= 0) {
+      queue_changed(queue_.length());
+      update_events();
+    }
+    return {};
+  }
+
+  std::size_t send_queued() const override { return queue_.length(); }
+
+  void set_receiving(bool on) override {
+    receiving_ = on;
+    if (fd_ >= 0) update_events();
+  }
+
+  void shutdown_write() override {
+    if (fd_ < 0 || write_shut_) return;
+    shut_pending_ = true;
+    if (queue_.empty()) after_drain();
+  }
+
+  void close() override {
+    if (fd_ < 0 || closing_) return;
+    closing_ = true;
+    if (queue_.empty()) teardown(Status());
+    else update_events();  // stop reading; writing goes on
+  }
+
+  void abort() override {
+    if (fd_ < 0) return;
+    const linger reset{1, 0};  // close() then sends a reset, not a FIN
+    (void)setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    teardown(Error(Errc::kCancelled, "connection aborted"));
+  }
+
+ private:
+  void on_ready(uint32_t ready) {
+    if (fd_ < 0) return;
+    if ((ready & EPOLLERR) != 0) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      (void)getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      fail(err != 0 ? err : EIO);
+      return;
+    }
+    if ((ready & EPOLLOUT) != 0) flush();
+    if (fd_ >= 0 && (ready & (EPOLLIN | EPOLLHUP)) != 0 && receiving_ && !read_eof_) read_some();
+    if (fd_ >= 0) update_events();
+  }
+
+  void read_some() {
+    thread_local IOBuf spare;  // a read buffer that the last short read left unused
+    for (int i = 0; i < kReadsPerTurn && fd_ >= 0 && receiving_ && !closing_; ++i) {
+      IOBuf buf = std::move(spare);
+      if (buf.tailroom() < kReadBytes) {
+        Result<IOBuf> fresh = IOBuf::Create(kReadBytes);
+        if (!fresh) return;  // out of memory: try again on the next turn
+        buf = std::move(*fresh);
+      }
+      const ssize_t n = ::read(fd_, buf.push_back(0), kReadBytes);
+      bump(counters().reads);
+      if (n > 0) {
+        bump(counters().bytes_received, static_cast<uint64_t>(n));
+        IOBuf data;
+        if (static_cast<std::size_t>(n) < kCopyBelow) {
+          Result<IOBuf> copy = IOBuf::CopyOf(buf.push_back(0), static_cast<std::size_t>(n));
+          if (copy) {
+            data = std::move(*copy);
+            spare = std::move(buf);
+          }
+        }
+        if (data.empty()) {
+          buf.push_back(static_cast<std::size_t>(n));
+          data = std::move(buf);
+        }
+        deliver(std::move(data));
+        if (static_cast<std::size_t>(n) < kReadBytes) return;  // drained
+        continue;
+      }
+      if (n == 0) {  // the peer finished sending
+        spare = std::move(buf);
+        read_eof_ = true;
+        update_events();
+        deliver_end();
+        if (fd_ >= 0 && write_shut_) teardown(Status());
+        return;
+      }
+      spare = std::move(buf);
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      fail(errno);
+      return;
+    }
+  }
+
+  void flush() {
+    while (!queue_.empty() && fd_ >= 0) {
+      iovec iov[kMaxIovecs];
+      int count = 0;
+      for (const IOBuf::Link* l = queue_.first_link(); l != nullptr && count < kMaxIovecs;
+           l = l->next) {
+        if (l->length == 0) continue;
+        iov[count].iov_base = l->data;
+        iov[count].iov_len = l->length;
+        ++count;
+      }
+      const ssize_t n = ::writev(fd_, iov, count);
+      bump(counters().writes);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+        fail(errno);
+        return;
+      }
+      bump(counters().bytes_sent, static_cast<uint64_t>(n));
+      queue_.trim_front(static_cast<std::size_t>(n));
+    }
+    queue_changed(queue_.length());
+    if (queue_.empty() && fd_ >= 0) after_drain();
+  }
+
+  // The queue is empty: finish what waited for it.
+  void after_drain() {
+    if (shut_pending_ && !write_shut_) {
+      shut_pending_ = false;
+      write_shut_ = true;
+      (void)::shutdown(fd_, SHUT_WR);
+      if (read_eof_) {  // both directions are done
+        teardown(Status());
+        return;
+      }
+    }
+    if (closing_) teardown(Status());
+  }
+
+  void update_events() {
+    uint32_t want = 0;
+    if (receiving_ && !read_eof_ && !closing_) want |= EPOLLIN;
+    if (!queue_.empty()) want |= EPOLLOUT;
+    if (want != events_) {
+      events_ = want;
+      (void)hosted::modify_fd(fd_, events_);
+    }
+  }
+
+  void fail(int err) {
+    if (is_reset(err)) {
+      bump(counters().resets);
+      teardown(Error::from_errno("connection reset by peer", err));
+    } else {
+      bump(counters().other_errors);
+      teardown(Error::from_errno("socket error", err));
+    }
+  }
+
+  // Closes the socket now and tells the app in an event of its own (never
+  // from inside one of its callbacks).
+  void teardown(const Status& why) {
+    if (fd_ < 0) return;
+    (void)hosted::unwatch_fd(fd_);
+    ::close(fd_);
+    fd_ = -1;
+    queue_.clear();
+    bump(counters().closed);
+    spawn_local([self = Connection(this), this, why] { finished(why); });
+  }
+
+  int fd_;
+  uint32_t events_ = 0;
+  IOBuf queue_;
+  bool receiving_ = true;
+  bool read_eof_ = false;
+  bool shut_pending_ = false;
+  bool write_shut_ = false;
+  bool closing_ = false;
+};
+
+Result<Connection> adopt(int fd, Endpoint peer, const ConnectionOptions& options) {
+  set_nodelay(fd);
+  auto* state = new PosixConnection(fd, local_of(fd), peer, options);
+  Connection connection(state);
+  if (Status watching = state->start(); !watching) return watching.error();  // ~state closes fd
+  return connection;
+}
+
+// ---- listening --------------------------------------------------------------------------
+
+struct ListenerState {
+  int fd;
+  Function<void(Connection)> on_accept;
+  ConnectionOptions options;
+  bool paused = false;
+  bool closed = false;
+};
+
+// This core's listeners, by fd: closing one marks it, so that a late timer
+// does not touch a descriptor number that may belong to something else now.
+thread_local std::unordered_map<int, std::shared_ptr<ListenerState>> t_listeners;
+
+void accept_some(ListenerState& l) {
+  for (int i = 0; i < kAcceptsPerTurn; ++i) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    const int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&peer), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      bump(counters().accept_errors);
+      if (errno == ECONNABORTED || errno == EPROTO || errno == EPERM) continue;
+      // Out of descriptors or memory: the pending connection stays queued and
+      // the level-triggered watch would spin; look again a little later.
+      if (!l.paused) {
+        l.paused = true;
+        (void)hosted::modify_fd(l.fd, 0);
+        std::weak_ptr<ListenerState> state = t_listeners.at(l.fd);
+        (void)add_timer(kAcceptPause, [state] {
+          std::shared_ptr<ListenerState> s = state.lock();
+          if (s == nullptr || s->closed) return;
+          s->paused = false;
+          (void)hosted::modify_fd(s->fd, EPOLLIN);
+        });
+      }
+      return;
+    }
+    Result<Connection> c = adopt(fd, to_endpoint(peer), l.options);
+    if (!c) {
+      bump(counters().other_errors);
+      continue;
+    }
+    bump(counters().accepted);
+    l.on_accept(std::move(*c));
+  }
+}
+
+}  // namespace
+
+// ---- the API --------------------------------------------------------------------------------
+
+TcpStats& TcpStats::operator+=(const TcpStats& o) {
+  accepted += o.accepted;
+  connected += o.connected;
+  connect_failures += o.connect_failures;
+  accept_errors += o.accept_errors;
+  resets += o.resets;
+  other_errors += o.other_errors;
+  closed += o.closed;
+  bytes_received += o.bytes_received;
+  bytes_sent += o.bytes_sent;
+  reads += o.reads;
+  writes += o.writes;
+  return *this;
+}
+
+TcpStats tcp_stats(CoreId core) {
+  const CoreCounters& c = g_counters[core];
+  constexpr auto r = std::memory_order_relaxed;
+  TcpStats s;
+  s.accepted = c.accepted.load(r);
+  s.connected = c.connected.load(r);
+  s.connect_failures = c.connect_failures.load(r);
+  s.accept_errors = c.accept_errors.load(r);
+  s.resets = c.resets.load(r);
+  s.other_errors = c.other_errors.load(r);
+  s.closed = c.closed.load(r);
+  s.bytes_received = c.bytes_received.load(r);
+  s.bytes_sent = c.bytes_sent.load(r);
+  s.reads = c.reads.load(r);
+  s.writes = c.writes.load(r);
+  return s;
+}
+
+TcpStats tcp_stats() {
+  TcpStats total;
+  for (CoreId core = 0; core < kMaxCores; ++core) total += tcp_stats(core);
+  return total;
+}
+
+Result<int> detail::open_listener(uint32_t ip, uint16_t& port, int backlog, bool listening) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Error::from_errno("listen: socket() failed", errno);
+  const int one = 1;
+  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Error::from_errno("listen: SO_REUSEPORT refused", err);
+  }
+  const sockaddr_in at = to_sockaddr(Endpoint{ip, port});
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&at), sizeof at) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Error::from_errno("listen: bind() failed (port in use?)", err);
+  }
+  if (listening && ::listen(fd, backlog) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Error::from_errno("listen: listen() failed", err);
+  }
+  port = local_of(fd).port;
+  return fd;
+}
+
+Status detail::watch_listener(int fd, Function<void(Connection)> on_accept,
+                              const ConnectionOptions& options) {
+  auto state = std::make_shared<ListenerState>(ListenerState{fd, std::move(on_accept), options});
+  Status watching = hosted::watch_fd(fd, EPOLLIN, [state](uint32_t) {
+    if (!state->closed) accept_some(*state);
+  });
+  if (!watching) {
+    ::close(fd);
+    return watching;
+  }
+  t_listeners[fd] = std::move(state);
+  return {};
+}
+
+void detail::close_listener(int fd) {
+  if (fd < 0) return;
+  if (auto it = t_listeners.find(fd); it != t_listeners.end()) {
+    it->second->closed = true;
+    t_listeners.erase(it);
+    (void)hosted::unwatch_fd(fd);
+  }
+  ::close(fd);
+}
+
+Future<void> Listener::close() {
+  std::shared_ptr<Shared> shared = shared_;
+  return submit_to_all([shared] {
+           int& fd = shared->fds[this_core()];
+           detail::close_listener(fd);
+           fd = -1;
+         })
+      .then([](std::vector<Result<void>>) {});
+}
+
+// ---- connecting -------------------------------------------------------------------------------
+
+namespace {
+
+struct PendingConnect {
+  int fd;
+  Endpoint peer;
+  ConnectionOptions options;
+  Promise<Connection> promise;
+  TimerId timer = 0;
+  bool done = false;
+
+  void finish(int err) {
+    if (done) return;
+    done = true;
+    if (timer != 0) (void)cancel_timer(timer);
+    (void)hosted::unwatch_fd(fd);
+    if (err != 0) {
+      ::close(fd);
+      bump(counters().connect_failures);
+      promise.set_error(err == ETIMEDOUT && timed_out
+                            ? Error(Errc::kTimedOut, "connect timed out")
+                            : Error::from_errno("connect failed", err));
+      return;
+    }
+    Result<Connection> c = adopt(fd, peer, options);
+    if (!c) {
+      bump(counters().connect_failures);
+      promise.set_error(c.error());
+      return;
+    }
+    bump(counters().connected);
+    promise.set_value(std::move(*c));
+  }
+  bool timed_out = false;
+};
+
+}  // namespace
+
+Future<Connection> connect(Endpoint peer, const ConnectOptions& options) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    bump(counters().connect_failures);
+    return make_failed_future<Connection>(Error::from_errno("connect: socket() failed", errno));
+  }
+  const sockaddr_in to = to_sockaddr(peer);
+  auto pending = std::make_shared<PendingConnect>();
+  pending->fd = fd;
+  pending->peer = peer;
+  pending->options = options.connection;
+  Future<Connection> result = pending->promise.get_future();
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0) {
+    pending->done = true;
+    Result<Connection> c = adopt(fd, peer, options.connection);
+    if (c) bump(counters().connected);
+    else bump(counters().connect_failures);
+    pending->promise.set_result(std::move(c));
+    return result;
+  }
+  if (errno != EINPROGRESS) {
+    const int err = errno;
+    ::close(fd);
+    bump(counters().connect_failures);
+    pending->done = true;
+    pending->promise.set_error(Error::from_errno("connect failed", err));
+    return result;
+  }
+  Status watching = hosted::watch_fd(fd, EPOLLOUT, [pending](uint32_t) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(pending->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    pending->finish(err);
+  });
+  if (!watching) {
+    ::close(fd);
+    bump(counters().connect_failures);
+    pending->done = true;
+    pending->promise.set_error(watching.error());
+    return result;
+  }
+  Result<TimerId> timer = add_timer(options.timeout, [pending] {
+    pending->timer = 0;
+    pending->timed_out = true;
+    pending->finish(ETIMEDOUT);
+  });
+  if (timer) pending->timer = *timer;
+  return result;
+}
+
+}  // namespace ebb::net::posix
