@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "apps/common/flags.h"
 #include "runtime/hosted/runtime.h"
 #include "runtime/multicore_ebb.h"
 #include "runtime/stats.h"
@@ -51,23 +52,6 @@ void usage(FILE* out) {
                "  --events N  increments per core, one event each (default 1000000)\n");
 }
 
-bool parse_count(const char* flag, const char* text, uint64_t max, uint64_t* out) {
-  if (text == nullptr) {
-    std::fprintf(stderr, "ebb-hello: %s needs a number\n", flag);
-    return false;
-  }
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long value = std::strtoull(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || value == 0 || value > max) {
-    std::fprintf(stderr, "ebb-hello: %s wants a whole number from 1 to %" PRIu64 ", not '%s'\n",
-                 flag, max, text);
-    return false;
-  }
-  *out = value;
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,9 +63,13 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (std::strcmp(arg, "--cores") == 0) {
-      if (!parse_count(arg, i + 1 < argc ? argv[++i] : nullptr, ebb::kMaxCores, &cores)) return 2;
+      if (!ebb::apps::parse_number("ebb-hello", arg, i + 1 < argc ? argv[++i] : nullptr, 1,
+                                    ebb::kMaxCores, &cores))
+        return 2;
     } else if (std::strcmp(arg, "--events") == 0) {
-      if (!parse_count(arg, i + 1 < argc ? argv[++i] : nullptr, 1'000'000'000, &events)) return 2;
+      if (!ebb::apps::parse_number("ebb-hello", arg, i + 1 < argc ? argv[++i] : nullptr, 1,
+                                    1'000'000'000, &events))
+        return 2;
     } else {
       std::fprintf(stderr, "ebb-hello: unknown argument '%s'\n", arg);
       usage(stderr);

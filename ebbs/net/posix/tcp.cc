@@ -12,48 +12,19 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <unordered_map>
 
+#include "ebbs/net/posix/socket.h"
 #include "runtime/hosted/fd_watch.h"
 #include "runtime/timer.h"
 
 namespace ebb::net::posix {
 namespace {
 
-// ---- counters ---------------------------------------------------------------------
-
-struct alignas(64) CoreCounters {
-  std::atomic<uint64_t> accepted, connected, connect_failures, accept_errors, resets, other_errors,
-      closed, bytes_received, bytes_sent, reads, writes;
-};
-CoreCounters g_counters[kMaxCores];
-
-CoreCounters& counters() { return g_counters[this_core()]; }
-// Only the owner core writes its counters: a plain add, published relaxed.
-void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
-  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-
-// ---- sockets -----------------------------------------------------------------------
-
-sockaddr_in to_sockaddr(Endpoint e) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(e.ip);
-  a.sin_port = htons(e.port);
-  return a;
-}
-
-Endpoint to_endpoint(const sockaddr_in& a) {
-  return Endpoint{ntohl(a.sin_addr.s_addr), ntohs(a.sin_port)};
-}
-
-Endpoint local_of(int fd) {
-  sockaddr_in a{};
-  socklen_t len = sizeof a;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return {};
-  return to_endpoint(a);
-}
+using detail::bump;
+using detail::counters;
+using detail::local_of;
+using detail::to_endpoint;
+using detail::to_sockaddr;
 
 void set_nodelay(int fd) {
   const int one = 1;
@@ -153,9 +124,9 @@ class PosixConnection final : public ConnectionState {
         buf = std::move(*fresh);
       }
       const ssize_t n = ::read(fd_, buf.push_back(0), kReadBytes);
-      bump(counters().reads);
+      bump(&NetStats::reads);
       if (n > 0) {
-        bump(counters().bytes_received, static_cast<uint64_t>(n));
+        bump(&NetStats::bytes_received, static_cast<uint64_t>(n));
         IOBuf data;
         if (static_cast<std::size_t>(n) < kCopyBelow) {
           Result<IOBuf> copy = IOBuf::CopyOf(buf.push_back(0), static_cast<std::size_t>(n));
@@ -199,13 +170,13 @@ class PosixConnection final : public ConnectionState {
         ++count;
       }
       const ssize_t n = ::writev(fd_, iov, count);
-      bump(counters().writes);
+      bump(&NetStats::writes);
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
         fail(errno);
         return;
       }
-      bump(counters().bytes_sent, static_cast<uint64_t>(n));
+      bump(&NetStats::bytes_sent, static_cast<uint64_t>(n));
       queue_.trim_front(static_cast<std::size_t>(n));
     }
     queue_changed(queue_.length());
@@ -238,10 +209,10 @@ class PosixConnection final : public ConnectionState {
 
   void fail(int err) {
     if (is_reset(err)) {
-      bump(counters().resets);
+      bump(&NetStats::resets);
       teardown(Error::from_errno("connection reset by peer", err));
     } else {
-      bump(counters().other_errors);
+      bump(&NetStats::other_errors);
       teardown(Error::from_errno("socket error", err));
     }
   }
@@ -254,7 +225,7 @@ class PosixConnection final : public ConnectionState {
     ::close(fd_);
     fd_ = -1;
     queue_.clear();
-    bump(counters().closed);
+    bump(&NetStats::closed);
     spawn_local([self = Connection(this), this, why] { finished(why); });
   }
 
@@ -278,17 +249,13 @@ Result<Connection> adopt(int fd, Endpoint peer, const ConnectionOptions& options
 
 // ---- listening --------------------------------------------------------------------------
 
-struct ListenerState {
-  int fd;
+struct ListenerState : detail::PortSocket {
+  ListenerState(int socket_fd, Function<void(Connection)> accept, const ConnectionOptions& o)
+      : PortSocket(socket_fd), on_accept(std::move(accept)), options(o) {}
   Function<void(Connection)> on_accept;
   ConnectionOptions options;
   bool paused = false;
-  bool closed = false;
 };
-
-// This core's listeners, by fd: closing one marks it, so that a late timer
-// does not touch a descriptor number that may belong to something else now.
-thread_local std::unordered_map<int, std::shared_ptr<ListenerState>> t_listeners;
 
 void accept_some(ListenerState& l) {
   for (int i = 0; i < kAcceptsPerTurn; ++i) {
@@ -298,18 +265,18 @@ void accept_some(ListenerState& l) {
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-      bump(counters().accept_errors);
+      bump(&NetStats::accept_errors);
       if (errno == ECONNABORTED || errno == EPROTO || errno == EPERM) continue;
       // Out of descriptors or memory: the pending connection stays queued and
       // the level-triggered watch would spin; look again a little later.
       if (!l.paused) {
         l.paused = true;
         (void)hosted::modify_fd(l.fd, 0);
-        std::weak_ptr<ListenerState> state = t_listeners.at(l.fd);
+        std::weak_ptr<detail::PortSocket> state = detail::find_port_socket(l.fd);
         (void)add_timer(kAcceptPause, [state] {
-          std::shared_ptr<ListenerState> s = state.lock();
+          std::shared_ptr<detail::PortSocket> s = state.lock();
           if (s == nullptr || s->closed) return;
-          s->paused = false;
+          static_cast<ListenerState&>(*s).paused = false;
           (void)hosted::modify_fd(s->fd, EPOLLIN);
         });
       }
@@ -317,10 +284,10 @@ void accept_some(ListenerState& l) {
     }
     Result<Connection> c = adopt(fd, to_endpoint(peer), l.options);
     if (!c) {
-      bump(counters().other_errors);
+      bump(&NetStats::other_errors);
       continue;
     }
-    bump(counters().accepted);
+    bump(&NetStats::accepted);
     l.on_accept(std::move(*c));
   }
 }
@@ -329,102 +296,21 @@ void accept_some(ListenerState& l) {
 
 // ---- the API --------------------------------------------------------------------------------
 
-TcpStats& TcpStats::operator+=(const TcpStats& o) {
-  accepted += o.accepted;
-  connected += o.connected;
-  connect_failures += o.connect_failures;
-  accept_errors += o.accept_errors;
-  resets += o.resets;
-  other_errors += o.other_errors;
-  closed += o.closed;
-  bytes_received += o.bytes_received;
-  bytes_sent += o.bytes_sent;
-  reads += o.reads;
-  writes += o.writes;
-  return *this;
-}
-
-TcpStats tcp_stats(CoreId core) {
-  const CoreCounters& c = g_counters[core];
-  constexpr auto r = std::memory_order_relaxed;
-  TcpStats s;
-  s.accepted = c.accepted.load(r);
-  s.connected = c.connected.load(r);
-  s.connect_failures = c.connect_failures.load(r);
-  s.accept_errors = c.accept_errors.load(r);
-  s.resets = c.resets.load(r);
-  s.other_errors = c.other_errors.load(r);
-  s.closed = c.closed.load(r);
-  s.bytes_received = c.bytes_received.load(r);
-  s.bytes_sent = c.bytes_sent.load(r);
-  s.reads = c.reads.load(r);
-  s.writes = c.writes.load(r);
-  return s;
-}
-
-TcpStats tcp_stats() {
-  TcpStats total;
-  for (CoreId core = 0; core < kMaxCores; ++core) total += tcp_stats(core);
-  return total;
-}
-
-Result<int> detail::open_listener(uint32_t ip, uint16_t& port, int backlog, bool listening) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Error::from_errno("listen: socket() failed", errno);
-  const int one = 1;
-  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return Error::from_errno("listen: SO_REUSEPORT refused", err);
-  }
-  const sockaddr_in at = to_sockaddr(Endpoint{ip, port});
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&at), sizeof at) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return Error::from_errno("listen: bind() failed (port in use?)", err);
-  }
-  if (listening && ::listen(fd, backlog) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return Error::from_errno("listen: listen() failed", err);
-  }
-  port = local_of(fd).port;
-  return fd;
-}
-
-Status detail::watch_listener(int fd, Function<void(Connection)> on_accept,
-                              const ConnectionOptions& options) {
-  auto state = std::make_shared<ListenerState>(ListenerState{fd, std::move(on_accept), options});
-  Status watching = hosted::watch_fd(fd, EPOLLIN, [state](uint32_t) {
+Result<int> detail::open_tcp_listener(uint32_t ip, uint16_t port, int backlog,
+                                      Function<void(Connection)> on_accept,
+                                      const ConnectionOptions& options) {
+  Result<int> fd = open_port_socket(SOCK_STREAM, ip, port, backlog);
+  if (!fd) return fd;
+  auto state = std::make_shared<ListenerState>(*fd, std::move(on_accept), options);
+  Status watching = hosted::watch_fd(*fd, EPOLLIN, [state](uint32_t) {
     if (!state->closed) accept_some(*state);
   });
   if (!watching) {
-    ::close(fd);
-    return watching;
+    ::close(*fd);
+    return watching.error();
   }
-  t_listeners[fd] = std::move(state);
-  return {};
-}
-
-void detail::close_listener(int fd) {
-  if (fd < 0) return;
-  if (auto it = t_listeners.find(fd); it != t_listeners.end()) {
-    it->second->closed = true;
-    t_listeners.erase(it);
-    (void)hosted::unwatch_fd(fd);
-  }
-  ::close(fd);
-}
-
-Future<void> Listener::close() {
-  std::shared_ptr<Shared> shared = shared_;
-  return submit_to_all([shared] {
-           int& fd = shared->fds[this_core()];
-           detail::close_listener(fd);
-           fd = -1;
-         })
-      .then([](std::vector<Result<void>>) {});
+  register_port_socket(std::move(state));
+  return fd;
 }
 
 // ---- connecting -------------------------------------------------------------------------------
@@ -446,7 +332,7 @@ struct PendingConnect {
     (void)hosted::unwatch_fd(fd);
     if (err != 0) {
       ::close(fd);
-      bump(counters().connect_failures);
+      bump(&NetStats::connect_failures);
       promise.set_error(err == ETIMEDOUT && timed_out
                             ? Error(Errc::kTimedOut, "connect timed out")
                             : Error::from_errno("connect failed", err));
@@ -454,11 +340,11 @@ struct PendingConnect {
     }
     Result<Connection> c = adopt(fd, peer, options);
     if (!c) {
-      bump(counters().connect_failures);
+      bump(&NetStats::connect_failures);
       promise.set_error(c.error());
       return;
     }
-    bump(counters().connected);
+    bump(&NetStats::connected);
     promise.set_value(std::move(*c));
   }
   bool timed_out = false;
@@ -469,7 +355,7 @@ struct PendingConnect {
 Future<Connection> connect(Endpoint peer, const ConnectOptions& options) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    bump(counters().connect_failures);
+    bump(&NetStats::connect_failures);
     return make_failed_future<Connection>(Error::from_errno("connect: socket() failed", errno));
   }
   const sockaddr_in to = to_sockaddr(peer);
@@ -481,15 +367,15 @@ Future<Connection> connect(Endpoint peer, const ConnectOptions& options) {
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0) {
     pending->done = true;
     Result<Connection> c = adopt(fd, peer, options.connection);
-    if (c) bump(counters().connected);
-    else bump(counters().connect_failures);
+    if (c) bump(&NetStats::connected);
+    else bump(&NetStats::connect_failures);
     pending->promise.set_result(std::move(c));
     return result;
   }
   if (errno != EINPROGRESS) {
     const int err = errno;
     ::close(fd);
-    bump(counters().connect_failures);
+    bump(&NetStats::connect_failures);
     pending->done = true;
     pending->promise.set_error(Error::from_errno("connect failed", err));
     return result;
@@ -502,7 +388,7 @@ Future<Connection> connect(Endpoint peer, const ConnectOptions& options) {
   });
   if (!watching) {
     ::close(fd);
-    bump(counters().connect_failures);
+    bump(&NetStats::connect_failures);
     pending->done = true;
     pending->promise.set_error(watching.error());
     return result;

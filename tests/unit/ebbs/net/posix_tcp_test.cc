@@ -99,8 +99,8 @@ void echo(Connection c) {
 class PosixTcpTest : public RuntimeFixture {
  protected:
   void SetUp() override {
-    before_ = posix::tcp_stats();
-    for (CoreId core = 0; core < 4; ++core) before_core_[core] = posix::tcp_stats(core);
+    before_ = posix::net_stats();
+    for (CoreId core = 0; core < 4; ++core) before_core_[core] = posix::net_stats(core);
     g_max_queued = 0;
     g_closed_ok = 0;
     g_closed_error = 0;
@@ -119,22 +119,12 @@ class PosixTcpTest : public RuntimeFixture {
     ASSERT_TRUE(pred());
   }
   // The counters since this test began (they are the process's).
-  posix::TcpStats stats() const { return minus(posix::tcp_stats(), before_); }
-  posix::TcpStats stats(CoreId core) const { return minus(posix::tcp_stats(core), before_core_[core]); }
-  static posix::TcpStats minus(posix::TcpStats a, const posix::TcpStats& b) {
-    a.accepted -= b.accepted;
-    a.connected -= b.connected;
-    a.connect_failures -= b.connect_failures;
-    a.accept_errors -= b.accept_errors;
-    a.resets -= b.resets;
-    a.closed -= b.closed;
-    a.bytes_received -= b.bytes_received;
-    a.bytes_sent -= b.bytes_sent;
-    return a;
-  }
+  posix::NetStats stats() const { return minus(posix::net_stats(), before_); }
+  posix::NetStats stats(CoreId core) const { return minus(posix::net_stats(core), before_core_[core]); }
+  static posix::NetStats minus(posix::NetStats a, const posix::NetStats& b) { return a -= b; }
   std::unique_ptr<posix::Listener> listener_;
-  posix::TcpStats before_;
-  posix::TcpStats before_core_[4];
+  posix::NetStats before_;
+  posix::NetStats before_core_[4];
 };
 
 TEST_F(PosixTcpTest, ManyConnectionsSpreadOverTheCores) {

@@ -1,0 +1,118 @@
+// ebb-echo: a TCP and UDP echo server on every core, the smallest network app.
+//
+//   build/release/bin/ebb-echo --port 7 [--cores N]
+//
+// Each core runs its own listener (SO_REUSEPORT) and echoes what its
+// connections send. An echo relays without bound unless it pushes back: a
+// connection whose replies pile up past the high watermark stops reading
+// until they drain, so a client that sends without reading is slowed by TCP
+// instead of growing the server's memory. SIGINT or SIGTERM stops it.
+
+#include <signal.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "apps/common/flags.h"
+#include "ebbs/net/posix/tcp.h"
+#include "ebbs/net/posix/udp.h"
+#include "runtime/hosted/runtime.h"
+
+namespace {
+
+using ebb::net::Connection;
+using ebb::net::DatagramSocket;
+using ebb::net::Endpoint;
+using ebb::net::IOBuf;
+
+void echo_connection(Connection c) {
+  c.on_receive([c](IOBuf data) mutable {
+    if (!c.send(std::move(data))) return;  // closing: nothing more to do
+    if (c.send_full()) c.pause_receive();
+  });
+  c.on_writable([c]() mutable { c.resume_receive(); });
+}
+
+void echo_datagram(DatagramSocket& socket, Endpoint from, IOBuf data) {
+  (void)socket.send_to(from, std::move(data));  // a full socket drops it, as UDP may
+}
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: ebb-echo --port P [--cores N]\n"
+               "  --port P    TCP and UDP port to echo on (0: one the system picks)\n"
+               "  --cores N   cores to run (default: every CPU this process may use)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t cores = ebb::Runtime::available_cpus();
+  uint64_t port = 0;
+  bool have_port = false;
+  for (int i = 1; i < argc; ++i) {
+    const char* arg = argv[i];
+    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (std::strcmp(arg, "--port") == 0) {
+      if (!ebb::apps::parse_number("ebb-echo", arg, value, 0, 65535, &port)) return 2;
+      have_port = true;
+      ++i;
+    } else if (std::strcmp(arg, "--cores") == 0) {
+      if (!ebb::apps::parse_number("ebb-echo", arg, value, 1, ebb::kMaxCores, &cores)) return 2;
+      ++i;
+    } else {
+      std::fprintf(stderr, "ebb-echo: unknown argument '%s'\n", arg);
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (!have_port) {
+    std::fprintf(stderr, "ebb-echo: --port is required\n");
+    usage(stderr);
+    return 2;
+  }
+
+  // SIGINT and SIGTERM go to a thread of their own (blocked everywhere else:
+  // the cores inherit this mask), which asks the runtime to stop.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  ebb::Runtime runtime({.cores = static_cast<uint32_t>(cores)});
+  auto ports = runtime.run_on(0, [port] {
+    const auto p = static_cast<uint16_t>(port);
+    return ebb::net::posix::listen(p, &echo_connection)
+        .then([](ebb::net::posix::Listener tcp) {
+          // UDP on the same port number as TCP (which may have been picked).
+          return ebb::net::posix::bind_udp(tcp.port(), &echo_datagram);
+        });
+  });
+  if (!ports) {
+    std::fprintf(stderr, "ebb-echo: cannot listen on port %" PRIu64 ": %s (errno %d)\n", port,
+                 ports.error().message(), ports.error().sys_errno());
+    return 1;
+  }
+  std::printf("ebb-echo: echoing on port %u (tcp and udp), %" PRIu64 " cores\n", ports->port(),
+              cores);
+  std::fflush(stdout);
+
+  std::thread signals([&stop_signals] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    ebb::request_shutdown();
+  });
+  runtime.wait_for_shutdown_request();
+  signals.join();
+  const ebb::net::posix::NetStats s = ebb::net::posix::net_stats();
+  std::printf("ebb-echo: stopped; %" PRIu64 " connections, %" PRIu64 " bytes echoed, %" PRIu64
+              " datagrams\n",
+              s.accepted, s.bytes_sent, s.datagrams_sent);
+  return 0;
+}
