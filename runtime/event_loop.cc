@@ -36,6 +36,9 @@ constexpr uint32_t kLocalBatch = 256;
 constexpr uint64_t kRcuRecheckNs = 1'000'000;
 // How often a core with events waiting for room in a channel looks again.
 constexpr uint64_t kOverflowRecheckNs = 50'000;
+// A spinning core with watched fds asks epoll every (mask + 1) spins.
+constexpr unsigned kIoPollMask = 127;
+// A spinning core with watched fds asks epoll every (mask + 1) spins.
 
 inline void cpu_relax() { __builtin_ia32_pause(); }
 
@@ -271,6 +274,12 @@ void idle(CoreState& c) {
         break;
       }
       if ((i & 31) == 0) {
+        // I/O becomes ready without any store the spin could see: ask
+        // epoll now and then (a system call, so not every time round).
+        if ((i & kIoPollMask) == 0 && c.io_watches != 0 && platform::poll_io(c.id)) {
+          found_work = true;
+          break;
+        }
         now = platform::now_ns();
         if (now >= spin_end) break;
       }

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <ctime>
+#include <atomic>
 #include <unordered_map>
 
 #include "runtime/core.h"
@@ -40,6 +41,13 @@ constexpr uint64_t kWakeTag = 0;
 constexpr int kMaxEvents = 64;
 
 Poller* g_pollers[kMaxCores];
+// epoll_wait and epoll_pwait2 calls per core (for system calls per request).
+std::atomic<uint64_t> g_poll_calls[kMaxCores];
+
+void count_poll(uint32_t core) {
+  g_poll_calls[core].store(g_poll_calls[core].load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+}
 
 Poller& poller_of(uint32_t core) { return *g_pollers[core]; }
 
@@ -140,6 +148,8 @@ Status modify_fd(int fd, uint32_t events) {
   return {};
 }
 
+uint64_t poll_calls(CoreId core) { return g_poll_calls[core].load(std::memory_order_relaxed); }
+
 Status unwatch_fd(int fd) {
   Status error;
   Poller* p = this_poller("unwatch_fd: not on a core", &error);
@@ -181,6 +191,7 @@ void wait_for_work(CoreId core, uint64_t deadline_ns) {
     timeout_ptr = &timeout;
   }
   const int n = epoll_pwait2(p.epoll_fd, events, hosted::kMaxEvents, timeout_ptr, nullptr);
+  hosted::count_poll(core);
   if (n > 0) hosted::dispatch(core, p, events, n);
 }
 
@@ -189,6 +200,7 @@ bool poll_io(CoreId core) {
   if (p.watches.empty()) return false;
   epoll_event events[hosted::kMaxEvents];
   const int n = epoll_wait(p.epoll_fd, events, hosted::kMaxEvents, 0);
+  hosted::count_poll(core);
   if (n <= 0) return false;
   hosted::dispatch(core, p, events, n);
   return true;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "runtime/core.h"
 #include "runtime/function.h"
 #include "runtime/result.h"
 
@@ -20,6 +21,9 @@ using FdCallback = Function<void(uint32_t ready)>;
 Status watch_fd(int fd, uint32_t events, FdCallback callback);
 Status modify_fd(int fd, uint32_t events);
 Status unwatch_fd(int fd);
+// How many times `core` has asked epoll for ready fds (epoll_wait and
+// epoll_pwait2 calls), for counting system calls.
+uint64_t poll_calls(CoreId core);
 
 namespace detail {
 // The runtime makes and frees each core's epoll set and wake-up eventfd.
