@@ -121,22 +121,17 @@ Result<IOBuf> IOBuf::CopyOf(const void* data, std::size_t size, std::size_t head
 Result<IOBuf> IOBuf::TakeOwnership(void* data, std::size_t size,
                                    void (*release)(void* data, void* arg), void* arg) {
   EBB_CHECK(release != nullptr, "IOBuf::TakeOwnership needs a release function");
-  auto* start = static_cast<uint8_t*>(data);
-  Buffer* buffer = new_header(start, size, true, release, arg);
-  if (buffer == nullptr) return no_memory(sizeof(Buffer));
-  Result<Link*> link = new_link(buffer, start, size);
-  if (!link) {
-    std::free(buffer);
-    return link.error();
-  }
-  IOBuf chain;
-  chain.push_link_back(*link);
-  return chain;
+  return Wrap(static_cast<uint8_t*>(data), size, true, release, arg);
 }
 
 Result<IOBuf> IOBuf::WrapUnowned(const void* data, std::size_t size) {
-  auto* start = static_cast<uint8_t*>(const_cast<void*>(data));
-  Buffer* buffer = new_header(start, size, false, nullptr, nullptr);
+  return Wrap(static_cast<uint8_t*>(const_cast<void*>(data)), size, false, nullptr, nullptr);
+}
+
+// One link over memory that is not the IOBuf's own allocation.
+Result<IOBuf> IOBuf::Wrap(uint8_t* start, std::size_t size, bool owned,
+                          void (*release)(void*, void*), void* arg) {
+  Buffer* buffer = new_header(start, size, owned, release, arg);
   if (buffer == nullptr) return no_memory(sizeof(Buffer));
   Result<Link*> link = new_link(buffer, start, size);
   if (!link) {

@@ -124,6 +124,8 @@ class IOBuf {
   }
 
  private:
+  static Result<IOBuf> Wrap(uint8_t* start, std::size_t size, bool owned,
+                            void (*release)(void*, void*), void* arg);
   static Result<Link*> new_link(Buffer* buffer, uint8_t* data, std::size_t length);
   static Result<Link*> new_buffer_link(std::size_t capacity, std::size_t headroom);
   static void drop(Link* link);
