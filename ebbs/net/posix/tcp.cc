@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -33,10 +34,12 @@ void set_nodelay(int fd) {
 
 bool is_reset(int err) { return err == ECONNRESET || err == EPIPE || err == ECONNABORTED; }
 
-// Reads land in buffers of this size; a short read is copied into one of its
-// own size, so that small messages do not pin 16 KiB each.
+// Reads land in buffers of this size (plus a second link while a connection
+// streams); a short read is copied into one of its own size, so that small
+// messages do not pin 16 KiB each.
 constexpr std::size_t kReadBytes = 16 * 1024;
 constexpr std::size_t kCopyBelow = 2048;
+constexpr std::size_t kStreamReadBytes = 48 * 1024;  // the second link of a streaming read
 constexpr int kReadsPerTurn = 4;  // then other connections get the core
 constexpr int kMaxIovecs = 64;
 constexpr int kAcceptsPerTurn = 64;
@@ -123,10 +126,24 @@ class PosixConnection final : public ConnectionState {
         if (!fresh) return;  // out of memory: try again on the next turn
         buf = std::move(*fresh);
       }
-      const ssize_t n = ::read(fd_, buf.push_back(0), kReadBytes);
+      // A connection whose last read filled its buffer is streaming: read
+      // into a second, larger link too (one readv, one chain).
+      iovec iov[2] = {{buf.push_back(0), kReadBytes}, {nullptr, 0}};
+      int links = 1;
+      IOBuf more;
+      if (streaming_) {
+        if (Result<IOBuf> extra = IOBuf::Create(kStreamReadBytes)) {
+          more = std::move(*extra);
+          iov[1] = {more.push_back(0), kStreamReadBytes};
+          links = 2;
+        }
+      }
+      const std::size_t room = kReadBytes + (links == 2 ? kStreamReadBytes : 0);
+      const ssize_t n = ::readv(fd_, iov, links);
       bump(&NetStats::reads);
       if (n > 0) {
         bump(&NetStats::bytes_received, static_cast<uint64_t>(n));
+        streaming_ = static_cast<std::size_t>(n) == room;
         IOBuf data;
         if (static_cast<std::size_t>(n) < kCopyBelow) {
           Result<IOBuf> copy = IOBuf::CopyOf(buf.push_back(0), static_cast<std::size_t>(n));
@@ -136,11 +153,16 @@ class PosixConnection final : public ConnectionState {
           }
         }
         if (data.empty()) {
-          buf.push_back(static_cast<std::size_t>(n));
+          const std::size_t first = std::min(static_cast<std::size_t>(n), kReadBytes);
+          buf.push_back(first);
+          if (first < static_cast<std::size_t>(n)) {
+            more.push_back(static_cast<std::size_t>(n) - first);
+            buf.append(std::move(more));
+          }
           data = std::move(buf);
         }
         deliver(std::move(data));
-        if (static_cast<std::size_t>(n) < kReadBytes) return;  // drained
+        if (static_cast<std::size_t>(n) < room) return;  // drained
         continue;
       }
       if (n == 0) {  // the peer finished sending
@@ -233,6 +255,7 @@ class PosixConnection final : public ConnectionState {
   uint32_t events_ = 0;
   IOBuf queue_;
   bool receiving_ = true;
+  bool streaming_ = false;  // the last read filled all it was given
   bool read_eof_ = false;
   bool shut_pending_ = false;
   bool write_shut_ = false;
