@@ -20,6 +20,9 @@ class DatagramSocket {
   // system has no room for it now (it is dropped, and counted).
   virtual Status send_to(Endpoint to, IOBuf data) = 0;
   virtual Endpoint local() const = 0;
+  // Stops receiving and sending on this socket (its core's; a port bound on
+  // every core closes with its Listener).
+  virtual void close() = 0;
 };
 
 using DatagramHandler = Function<void(DatagramSocket& socket, Endpoint from, IOBuf data)>;

@@ -78,6 +78,10 @@ Endpoint local_of(int fd) {
   return to_endpoint(a);
 }
 
+PortSocket::~PortSocket() {
+  if (!closed) ::close(fd);
+}
+
 void register_port_socket(std::shared_ptr<PortSocket> socket) {
   const int fd = socket->fd;
   t_port_sockets[fd] = std::move(socket);
@@ -116,7 +120,7 @@ Result<int> open_port_socket(int type, uint32_t ip, uint16_t& port, int backlog)
 void close_port_socket(int fd) {
   if (fd < 0) return;
   if (auto it = t_port_sockets.find(fd); it != t_port_sockets.end()) {
-    it->second->closed = true;
+    it->second->closed = true;  // closed here, not again by its destructor
     t_port_sockets.erase(it);
     (void)hosted::unwatch_fd(fd);
   }

@@ -28,7 +28,7 @@ inline void bump(uint64_t NetStats::*field, uint64_t n = 1) {
 // late timer or event does not act on a descriptor number reused since.
 struct PortSocket {
   explicit PortSocket(int socket_fd) : fd(socket_fd) {}
-  virtual ~PortSocket() = default;
+  virtual ~PortSocket();  // closes the socket if nobody did
   int fd;
   bool closed = false;
 };

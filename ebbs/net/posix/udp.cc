@@ -59,6 +59,10 @@ class UdpSocket final : public detail::PortSocket, public DatagramSocket {
 
   Endpoint local() const override { return local_; }
 
+  void close() override {
+    if (!closed) detail::close_port_socket(fd);
+  }
+
   void receive_some() {
     for (int i = 0; i < kDatagramsPerTurn && !closed; ++i) {
       thread_local uint8_t scratch[kMaxDatagram];
@@ -88,17 +92,35 @@ class UdpSocket final : public detail::PortSocket, public DatagramSocket {
 
 }  // namespace
 
-Result<int> detail::open_udp_socket(uint32_t ip, uint16_t port, DatagramHandler handler) {
-  Result<int> fd = open_port_socket(SOCK_DGRAM, ip, port, -1);
-  if (!fd) return fd;
+namespace {
+
+// Opens, watches and registers a UDP socket of this core.
+Result<std::shared_ptr<UdpSocket>> open_here(uint32_t ip, uint16_t port, DatagramHandler handler) {
+  Result<int> fd = detail::open_port_socket(SOCK_DGRAM, ip, port, -1);
+  if (!fd) return fd.error();
   auto socket = std::make_shared<UdpSocket>(*fd, std::move(handler));
   Status watching = hosted::watch_fd(*fd, EPOLLIN, [socket](uint32_t) { socket->receive_some(); });
   if (!watching) {
     ::close(*fd);
+    socket->closed = true;
     return watching.error();
   }
-  register_port_socket(std::move(socket));
-  return fd;
+  detail::register_port_socket(socket);
+  return socket;
+}
+
+}  // namespace
+
+Result<int> detail::open_udp_socket(uint32_t ip, uint16_t port, DatagramHandler handler) {
+  Result<std::shared_ptr<UdpSocket>> socket = open_here(ip, port, std::move(handler));
+  if (!socket) return socket.error();
+  return (*socket)->fd;
+}
+
+Result<std::shared_ptr<DatagramSocket>> open_udp(Endpoint local, DatagramHandler on_datagram) {
+  Result<std::shared_ptr<UdpSocket>> socket = open_here(local.ip, local.port, std::move(on_datagram));
+  if (!socket) return socket.error();
+  return std::shared_ptr<DatagramSocket>(*socket);
 }
 
 }  // namespace ebb::net::posix

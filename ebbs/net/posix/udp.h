@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "ebbs/net/datagram.h"
 #include "ebbs/net/posix/listener.h"
@@ -16,6 +17,11 @@ namespace ebb::net::posix {
 namespace detail {
 Result<int> open_udp_socket(uint32_t ip, uint16_t port, DatagramHandler handler);
 }  // namespace detail
+
+// A UDP socket of the calling core alone (a client's): bound to `local`
+// (port 0: one the system picks; local() says which), its datagrams to
+// on_datagram on this core. Open until close(). From a core.
+Result<std::shared_ptr<DatagramSocket>> open_udp(Endpoint local, DatagramHandler on_datagram);
 
 // Binds `port` (0: one the system picks) on every core; on_datagram is
 // copied to each core. From a core.

@@ -147,6 +147,32 @@ TEST_F(PosixUdpTest, ASendThatCannotGoIsAnErrorAndCounted) {
   ::close(fd);
 }
 
+TEST_F(PosixUdpTest, AClientSocketOnOneCoreTalksToTheEcho) {
+  start(2);
+  auto port = on_core(0, [] { return posix::bind_udp(0, &udp_echo); });
+  ASSERT_TRUE(port.ok());
+  auto reply = on_core(1, [echo = port->port()] {
+    auto got = std::make_shared<Promise<std::string>>();
+    Future<std::string> result = got->get_future();
+    auto socket = posix::open_udp(Endpoint{Endpoint::kLoopback, 0},
+                                  [got](DatagramSocket& s, Endpoint, IOBuf data) {
+                                    s.close();  // one answer is all it wants
+                                    if (got->pending()) got->set_value(data.to_string());
+                                  });
+    EXPECT_TRUE(socket.ok());
+    EXPECT_NE((*socket)->local().port, 0);
+    EXPECT_TRUE((*socket)->send_to(Endpoint{Endpoint::kLoopback, echo}, IOBuf::CopyOf("ping").value()));
+    return result.then([socket = *socket](std::string text) {
+      // Closed by its handler: sending now is an error.
+      Status after = socket->send_to(Endpoint{Endpoint::kLoopback, 9}, IOBuf::CopyOf("x").value());
+      EXPECT_FALSE(after.ok());
+      return text;
+    });
+  });
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(*reply, "ping");
+}
+
 TEST_F(PosixUdpTest, ClosingStopsEveryCore) {
   start(2);
   auto port = on_core(0, [] { return posix::bind_udp(0, &udp_echo); });
