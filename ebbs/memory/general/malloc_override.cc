@@ -9,7 +9,8 @@
 // malloc and free never fault an Ebb in: runtime code may allocate while it
 // holds the registry's lock, which a fault needs. They use the core's
 // allocator reps once those are installed in its table (each core builds
-// them as its first event); until then they use glibc.
+// them in a start hook, and the runtime starts no outside work before);
+// until then, and inside that build, they use glibc.
 //
 // A pointer from a runtime that has shut down is ignored by free() (its
 // memory went back with the runtime; the addresses stay reserved, so nothing
@@ -43,8 +44,6 @@ namespace {
 // lets other events of the core run meanwhile, and one of those that found
 // the flag set and finished last would leave it set for good.
 thread_local bool t_inside = false;
-// A warm-up event is queued on this core.
-thread_local bool t_warming = false;
 
 class Inside {
  public:
@@ -59,34 +58,16 @@ class Inside {
   bool outermost_;
 };
 
-template <class T>
-T* installed(EbbId id) {
-  return static_cast<T*>(translation::lookup(id));
-}
-
-// Builds this core's allocator reps, outside of any malloc.
-void warm_up() {
-  Inside inside;
-  (void)kPageAllocator.try_get();
-  (void)kGeneralAllocator.try_get();
-  for (uint32_t c = 0; c < kClassCount; ++c) (void)Ref<SlabAllocator>(class_id(c)).try_get();
-  t_warming = false;
-}
-
-// The same, from an event of its own (a core whose reps went missing).
-void warm_up_soon() {
-  if (t_warming) return;
-  t_warming = true;
-  spawn_local(warm_up);
-}
-
 // Before main: the page allocator keeps retired addresses from now on, and
-// every core builds its allocator reps first thing.
+// every core builds its allocator reps first thing (allocating from glibc
+// meanwhile).
 [[maybe_unused]] const bool g_set_up = [] {
   PageAllocator::KeepAddressesOfRetiredRegions();
   run_on_every_core_start([] {
-    t_warming = true;
-    warm_up();
+    Inside inside;
+    (void)kPageAllocator.try_get();
+    (void)kGeneralAllocator.try_get();
+    for (uint32_t c = 0; c < kClassCount; ++c) (void)Ref<SlabAllocator>(class_id(c)).try_get();
   });
   return true;
 }();
@@ -94,25 +75,13 @@ void warm_up_soon() {
 // The Ebb allocators may serve this call: a core, not from inside them, and
 // not while the runtime shuts down (its Ebbs are being torn down).
 bool ebb_may_serve() { return on_core() && !t_inside && runtime_running(); }
-bool pages_ready() { return installed<PageAllocator>(ids::kPageAllocatorId) != nullptr; }
 
-// A slab class's rep on this core, or null (and a warm-up queued).
-SlabAllocator* slab_rep(EbbId id) {
-  SlabAllocator* rep = installed<SlabAllocator>(id);
-  if (rep == nullptr || !pages_ready()) {
-    warm_up_soon();
-    return nullptr;
-  }
-  return rep;
-}
-
-GeneralAllocator* general_rep() {
-  GeneralAllocator* rep = installed<GeneralAllocator>(ids::kGeneralAllocatorId);
-  if (rep == nullptr || !pages_ready()) {
-    warm_up_soon();
-    return nullptr;
-  }
-  return rep;
+// This core's rep of `id`, or null while it (or the page allocator below
+// it) is not in the core's table yet.
+template <class T>
+T* ready_rep(EbbId id) {
+  if (translation::lookup(ids::kPageAllocatorId) == nullptr) return nullptr;
+  return static_cast<T*>(translation::lookup(id));
 }
 
 // Ebb memory of `alignment` (a power of two), or null to fall back.
@@ -124,13 +93,13 @@ void* ebb_allocate(std::size_t size, std::size_t alignment) {
     // start 64-byte aligned, classes are multiples of 16).
     for (uint32_t c = class_of(size); c < kClassCount; ++c) {
       if (alignment > 16 && class_size(c) % alignment != 0) continue;
-      SlabAllocator* rep = slab_rep(class_id(c));
+      SlabAllocator* rep = ready_rep<SlabAllocator>(class_id(c));
       if (rep == nullptr) return nullptr;
       Inside inside;
       return rep->allocate();
     }
   }
-  GeneralAllocator* general = general_rep();
+  GeneralAllocator* general = ready_rep<GeneralAllocator>(ids::kGeneralAllocatorId);
   if (general == nullptr) return nullptr;
   Inside inside;
   return general->allocate_large(size, alignment > kPageBytes ? alignment : kPageBytes);
@@ -150,14 +119,13 @@ void ebb_free(void* p) {
   if (!slab && PageAllocator::TagOfAnywhere(p) != BlockTag::kLarge) return;
   if (ebb_may_serve()) {
     if (slab) {
-      if (SlabAllocator* rep = installed<SlabAllocator>(Slab::of(p)->allocator);
-          rep != nullptr && pages_ready()) {
+      if (SlabAllocator* rep = ready_rep<SlabAllocator>(Slab::of(p)->allocator)) {
         Inside inside;
         rep->free(p);
         return;
       }
-    } else if (GeneralAllocator* general = installed<GeneralAllocator>(ids::kGeneralAllocatorId);
-               general != nullptr && pages_ready()) {
+    } else if (GeneralAllocator* general =
+                   ready_rep<GeneralAllocator>(ids::kGeneralAllocatorId)) {
       Inside inside;
       general->free_large(p);
       return;

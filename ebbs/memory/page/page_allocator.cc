@@ -217,15 +217,20 @@ void PageAllocator::free(void* block) {
 
 bool PageAllocator::owns(const void* p) const { return root_.find(p) != nullptr; }
 
-uint32_t PageAllocator::order_of(const void* block) const {
-  const PageAllocatorRoot::RegionEntry* region = root_.find(block);
+namespace {
+// Order and tag of a live block of `root` (0 and kNone for anything else).
+uint32_t order_in(const PageAllocatorRoot* root, const void* block) {
+  const PageAllocatorRoot::RegionEntry* region = root != nullptr ? root->find(block) : nullptr;
   return region != nullptr ? region->buddy->order_of(block) : 0;
 }
-
-BlockTag PageAllocator::tag_of(const void* block) const {
-  const PageAllocatorRoot::RegionEntry* region = root_.find(block);
+BlockTag tag_in(const PageAllocatorRoot* root, const void* block) {
+  const PageAllocatorRoot::RegionEntry* region = root != nullptr ? root->find(block) : nullptr;
   return region != nullptr ? region->buddy->tag_of(block) : BlockTag::kNone;
 }
+}  // namespace
+
+uint32_t PageAllocator::order_of(const void* block) const { return order_in(&root_, block); }
+BlockTag PageAllocator::tag_of(const void* block) const { return tag_in(&root_, block); }
 
 PageStats PageAllocator::stats() {
   SpinLockGuard guard(lock_);
@@ -242,17 +247,21 @@ PageStats PageAllocator::stats() {
 PageStats PageAllocator::total_stats() {
   PageStats total;
   for (uint32_t n = 0; n < root_.node_count(); ++n) {
-    const PageStats s = root_.node(n).stats();
-    total.regions += s.regions;
-    total.reserved_bytes += s.reserved_bytes;
-    total.total_pages += s.total_pages;
-    total.free_pages += s.free_pages;
-    total.allocations += s.allocations;
-    total.frees += s.frees;
-    total.failures += s.failures;
-    for (uint32_t order = 0; order <= kMaxOrder; ++order) total.free_blocks[order] += s.free_blocks[order];
+    total += root_.node(n).stats();
   }
   return total;
+}
+
+PageStats& PageStats::operator+=(const PageStats& o) {
+  regions += o.regions;
+  reserved_bytes += o.reserved_bytes;
+  total_pages += o.total_pages;
+  free_pages += o.free_pages;
+  for (uint32_t order = 0; order <= kMaxOrder; ++order) free_blocks[order] += o.free_blocks[order];
+  allocations += o.allocations;
+  frees += o.frees;
+  failures += o.failures;
+  return *this;
 }
 
 Status PageAllocator::Configure(const PageAllocatorOptions& options) {
@@ -273,15 +282,11 @@ PageAllocator::Ownership PageAllocator::Owner(const void* p) {
 }
 
 uint32_t PageAllocator::OrderOfAnywhere(const void* block) {
-  PageAllocatorRoot* root = g_root.load(std::memory_order_acquire);
-  const PageAllocatorRoot::RegionEntry* region = root != nullptr ? root->find(block) : nullptr;
-  return region != nullptr ? region->buddy->order_of(block) : 0;
+  return order_in(g_root.load(std::memory_order_acquire), block);
 }
 
 BlockTag PageAllocator::TagOfAnywhere(const void* block) {
-  PageAllocatorRoot* root = g_root.load(std::memory_order_acquire);
-  const PageAllocatorRoot::RegionEntry* region = root != nullptr ? root->find(block) : nullptr;
-  return region != nullptr ? region->buddy->tag_of(block) : BlockTag::kNone;
+  return tag_in(g_root.load(std::memory_order_acquire), block);
 }
 
 void PageAllocator::FreeAnywhere(void* block) {

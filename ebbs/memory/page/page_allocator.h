@@ -43,6 +43,8 @@ struct PageStats {
   uint64_t allocations = 0;
   uint64_t frees = 0;
   uint64_t failures = 0;  // allocations refused (exhaustion)
+
+  PageStats& operator+=(const PageStats& other);
 };
 
 class PageAllocatorRoot;

@@ -193,7 +193,7 @@ void SlabAllocator::arm_trim() {
 // above the watermark go. A core still cycling through its slabs took them
 // all at some point (empty_low_ fell) and keeps them.
 void SlabAllocator::trim() {
-  const uint32_t idle = empty_low_ < empty_count_ ? empty_low_ : empty_count_;
+  const uint32_t idle = empty_low_;  // never above empty_count_ (unlink lowers it)
   if (idle > empty_watermark_) release_empty_slabs(empty_count_ - (idle - empty_watermark_));
   if (empty_count_ > empty_watermark_) arm_trim();
 }

@@ -270,11 +270,14 @@ std::size_t IOBuf::headroom() const {
   return static_cast<std::size_t>(head_->data - head_->buffer->start);
 }
 
-std::size_t IOBuf::tailroom() const {
-  if (tail_ == nullptr || !writable(tail_)) return 0;
-  const Buffer& b = *tail_->buffer;
-  return static_cast<std::size_t>(b.start + b.capacity - (tail_->data + tail_->length));
+// Writable bytes after a link's data.
+std::size_t IOBuf::room_after(const Link* link) {
+  if (!writable(link)) return 0;
+  const Buffer& b = *link->buffer;
+  return static_cast<std::size_t>(b.start + b.capacity - (link->data + link->length));
 }
+
+std::size_t IOBuf::tailroom() const { return tail_ == nullptr ? 0 : room_after(tail_); }
 
 uint8_t* IOBuf::push_front(std::size_t n) {
   if (headroom() < n) return nullptr;
@@ -323,9 +326,7 @@ Result<const uint8_t*> IOBuf::gather(std::size_t n) {
   // The first link grows in place when it may; otherwise a new link takes
   // its bytes and the ones that follow.
   Link* target = head_;
-  if (!writable(head_) ||
-      static_cast<std::size_t>(head_->buffer->start + head_->buffer->capacity -
-                               (head_->data + head_->length)) < n - head_->length) {
+  if (room_after(head_) < n - head_->length) {
     Result<Link*> fresh = new_buffer_link(n, 0);
     if (!fresh) return fresh.error();
     target = *fresh;

@@ -130,6 +130,7 @@ class IOBuf {
   static Result<Link*> new_buffer_link(std::size_t capacity, std::size_t headroom);
   static void drop(Link* link);
   static bool writable(const Link* link);
+  static std::size_t room_after(const Link* link);
   void push_link_back(Link* link);
 
   Link* head_ = nullptr;

@@ -22,7 +22,6 @@ namespace ebb::net::posix {
 namespace {
 
 using detail::bump;
-using detail::counters;
 using detail::local_of;
 using detail::to_endpoint;
 using detail::to_sockaddr;
@@ -67,11 +66,9 @@ class PosixConnection final : public ConnectionState {
     if (fd_ < 0 || closing_ || write_shut_ || shut_pending_)
       return Error(Errc::kCancelled, "send on a connection that is closing or closed");
     queue_.append(std::move(data));
-    if ((events_ & EPOLLOUT) == 0) flush();  // nothing waits: try at once
-    if (fd_ >= 0) {
-      queue_changed(queue_.length());
-      update_events();
-    }
+    if ((events_ & EPOLLOUT) == 0) flush();  // nothing waits: try at once (flush tracks the queue)
+    else queue_changed(queue_.length());
+    if (fd_ >= 0) update_events();
     return {};
   }
 
@@ -346,31 +343,26 @@ struct PendingConnect {
   ConnectionOptions options;
   Promise<Connection> promise;
   TimerId timer = 0;
+  bool watched = false;
   bool done = false;
 
-  void finish(int err) {
+  // Every way a connect ends comes here once: err 0 is success; a timeout
+  // is its own Error.
+  void finish(int err, bool timed_out = false) {
     if (done) return;
     done = true;
     if (timer != 0) (void)cancel_timer(timer);
-    (void)hosted::unwatch_fd(fd);
-    if (err != 0) {
+    if (watched) (void)hosted::unwatch_fd(fd);
+    Result<Connection> c = Error(Errc::kTimedOut, "connect timed out");
+    if (err == 0) {
+      c = adopt(fd, peer, options);  // on failure the connection's end closes fd
+    } else {
       ::close(fd);
-      bump(&NetStats::connect_failures);
-      promise.set_error(err == ETIMEDOUT && timed_out
-                            ? Error(Errc::kTimedOut, "connect timed out")
-                            : Error::from_errno("connect failed", err));
-      return;
+      if (!timed_out) c = Error::from_errno("connect failed", err);
     }
-    Result<Connection> c = adopt(fd, peer, options);
-    if (!c) {
-      bump(&NetStats::connect_failures);
-      promise.set_error(c.error());
-      return;
-    }
-    bump(&NetStats::connected);
-    promise.set_value(std::move(*c));
+    bump(c ? &NetStats::connected : &NetStats::connect_failures);
+    promise.set_result(std::move(c));
   }
-  bool timed_out = false;
 };
 
 }  // namespace
@@ -381,26 +373,18 @@ Future<Connection> connect(Endpoint peer, const ConnectOptions& options) {
     bump(&NetStats::connect_failures);
     return make_failed_future<Connection>(Error::from_errno("connect: socket() failed", errno));
   }
-  const sockaddr_in to = to_sockaddr(peer);
   auto pending = std::make_shared<PendingConnect>();
   pending->fd = fd;
   pending->peer = peer;
   pending->options = options.connection;
   Future<Connection> result = pending->promise.get_future();
+  const sockaddr_in to = to_sockaddr(peer);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0) {
-    pending->done = true;
-    Result<Connection> c = adopt(fd, peer, options.connection);
-    if (c) bump(&NetStats::connected);
-    else bump(&NetStats::connect_failures);
-    pending->promise.set_result(std::move(c));
+    pending->finish(0);  // loopback may connect at once
     return result;
   }
   if (errno != EINPROGRESS) {
-    const int err = errno;
-    ::close(fd);
-    bump(&NetStats::connect_failures);
-    pending->done = true;
-    pending->promise.set_error(Error::from_errno("connect failed", err));
+    pending->finish(errno);
     return result;
   }
   Status watching = hosted::watch_fd(fd, EPOLLOUT, [pending](uint32_t) {
@@ -410,16 +394,13 @@ Future<Connection> connect(Endpoint peer, const ConnectOptions& options) {
     pending->finish(err);
   });
   if (!watching) {
-    ::close(fd);
-    bump(&NetStats::connect_failures);
-    pending->done = true;
-    pending->promise.set_error(watching.error());
+    pending->finish(watching.error().sys_errno() != 0 ? watching.error().sys_errno() : EIO);
     return result;
   }
+  pending->watched = true;
   Result<TimerId> timer = add_timer(options.timeout, [pending] {
     pending->timer = 0;
-    pending->timed_out = true;
-    pending->finish(ETIMEDOUT);
+    pending->finish(ETIMEDOUT, /*timed_out=*/true);
   });
   if (timer) pending->timer = *timer;
   return result;
