@@ -1,0 +1,112 @@
+// ebb-memcached: a memcached server built from Ebbs.
+//
+//   build/release/bin/ebb-memcached -p 11211 -t 2 -m 64
+//
+// Every core listens on the port (SO_REUSEPORT) and serves its own
+// connections from start to end; all of them share one store Ebb
+// (apps/memcached/store). memcached's flags work as memcached's do;
+// `--help` lists them. SIGINT or SIGTERM stops it, printing each core's
+// share of the work.
+
+#include <signal.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "apps/memcached/protocol/context.h"
+#include "apps/memcached/server/connection.h"
+#include "apps/memcached/server/settings.h"
+#include "ebbs/net/posix/tcp.h"
+#include "ebbs/net/posix/udp.h"
+#include "runtime/hosted/runtime.h"
+#include "runtime/stats.h"
+
+namespace {
+
+using namespace ebb;
+using namespace ebb::memcached;
+
+// The server, for the handlers every core runs (made before the cores start
+// serving and kept until the process ends).
+Server* g_server = nullptr;
+
+void print_core_shares(const Server& server) {
+  std::printf("ebb-memcached: stopped; per core: busy share, requests (get+set), connections\n");
+  for (uint32_t core = 0; core < server.cores; ++core) {
+    const CoreStats s = core_stats(core);
+    CounterValues v;
+    server.counters[core].add_to(v);
+    const double total = static_cast<double>(s.busy_ns + s.idle_ns);
+    std::printf("  core %-3u busy %5.1f%%  requests %-12" PRIu64 " connections %" PRIu64 "\n", core,
+                total > 0 ? 100.0 * static_cast<double>(s.busy_ns) / total : 0.0,
+                v.cmd_get + v.cmd_set, v.total_connections);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings settings;
+  bool exit_now = false;
+  const int code = parse_settings(argc, argv, Runtime::available_cpus(), &settings, &exit_now);
+  if (code != 0 || exit_now) return code;
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Runtime runtime({.cores = settings.cores});
+  TableOptions table;
+  table.memory_limit = settings.memory_limit;
+  table.item_size_max = settings.item_size_max;
+  table.evict = settings.evict;
+  auto started = runtime.run_on(0, [&]() -> Result<uint16_t> {
+    Result<Ref<Store>> store = Store::Create(table);
+    if (!store) return store.error();
+    g_server = new Server(settings, **store, settings.cores);
+    net::posix::ListenOptions listen;
+    listen.ip = settings.listen_ip;
+    Result<net::posix::Listener> tcp =
+        net::posix::listen(settings.tcp_port,
+                           [](net::Connection c) { serve_connection(*g_server, std::move(c)); },
+                           listen)
+            .block();
+    if (!tcp) return tcp.error();
+    if (settings.udp_port != 0) {
+      Result<net::posix::Listener> udp =
+          net::posix::bind_udp(
+              settings.udp_port,
+              [](net::DatagramSocket& socket, net::Endpoint from, net::IOBuf data) {
+                serve_datagram(*g_server, socket, from, std::move(data));
+              },
+              settings.listen_ip)
+              .block();
+      if (!udp) return udp.error();
+    }
+    return tcp->port();
+  });
+  if (!started) {
+    std::fprintf(stderr, "ebb-memcached: cannot listen on port %u: %s (errno %d)\n",
+                 settings.tcp_port, started.error().message(), started.error().sys_errno());
+    return 1;
+  }
+  std::printf("ebb-memcached: listening on port %u (tcp)", *started);
+  if (settings.udp_port != 0) std::printf(" and %u (udp)", settings.udp_port);
+  std::printf(", %u cores, %zu MiB\n", settings.cores, settings.memory_limit >> 20);
+  std::fflush(stdout);
+
+  std::thread signals([&stop_signals] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    request_shutdown();
+  });
+  runtime.wait_for_shutdown_request();
+  signals.join();
+  print_core_shares(*g_server);
+  return 0;
+}

@@ -1,0 +1,54 @@
+#pragma once
+// Context: what a protocol handler works with for one batch of requests,
+// and the contract every handler (ASCII, meta, binary) follows.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "apps/memcached/server/counters.h"
+#include "apps/memcached/server/settings.h"
+#include "apps/memcached/store/store.h"
+
+namespace ebb::memcached {
+
+// The server as a whole: its settings, the store and every core's counters.
+// Made once at start, alive until the process ends.
+struct Server {
+  Server(const Settings& s, Store& st, uint32_t core_count)
+      : settings(s), store(st), cores(core_count), counters(new Counters[core_count]) {}
+
+  Settings settings;
+  Store& store;
+  uint32_t cores;
+  std::unique_ptr<Counters[]> counters;
+  std::atomic<uint32_t> verbosity{0};
+
+  CounterValues totals() const {
+    CounterValues sum;
+    for (uint32_t c = 0; c < cores; ++c) counters[c].add_to(sum);
+    return sum;
+  }
+};
+
+struct Context {
+  Server& server;
+  ItemTable& table;
+  const ServerClock& clock;
+  ServerTime now;      // read once per batch
+  Counters& counters;  // this core's
+};
+
+// What handling one request did. A handler looks at the bytes at the start
+// of its input and either handles one whole request (consumed > 0) or says
+// it needs more: consumed == 0, with `need` the total length the request
+// will have when known (0: not known yet, e.g. no end of line seen).
+struct Handled {
+  std::size_t consumed = 0;
+  std::size_t need = 0;
+  std::size_t swallow = 0;  // input to discard after `consumed` (a refused value)
+  bool close = false;       // close the connection once the replies so far are sent
+};
+
+}  // namespace ebb::memcached

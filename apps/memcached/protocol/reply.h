@@ -1,0 +1,68 @@
+#pragma once
+// Reply: what a protocol handler writes its answers into: the end of an
+// IOBuf chain that the session sends once per batch of requests, so that
+// pipelined requests cost one write between them.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "apps/memcached/store/number.h"
+#include "ebbs/net/iobuf/iobuf.h"
+
+namespace ebb::memcached {
+
+class Reply {
+ public:
+  // Links of this size hold many small replies; a large value gets a link
+  // of its own size.
+  static constexpr std::size_t kLinkBytes = 16 << 10;
+
+  explicit Reply(net::IOBuf& out) : out_(out) {}
+
+  void write(const void* data, std::size_t n) {
+    if (n == 0) return;
+    if (uint8_t* at = out_.push_back(n)) {
+      std::memcpy(at, data, n);
+      return;
+    }
+    if (!out_.append_copy(data, n, kLinkBytes)) failed_ = true;
+  }
+  void write(std::string_view text) { write(text.data(), text.size()); }
+  void write_char(char c) { write(&c, 1); }
+  void write_decimal(uint64_t v) {
+    char digits[kMaxDecimalDigits];
+    write(digits, format_decimal(v, digits));
+  }
+  void write_signed(int64_t v) {
+    if (v < 0) {
+      write_char('-');
+      write_decimal(static_cast<uint64_t>(-(v + 1)) + 1);
+    } else {
+      write_decimal(static_cast<uint64_t>(v));
+    }
+  }
+  // Big-endian integers for the binary protocol.
+  template <class T>
+  void write_be(T v) {
+    uint8_t bytes[sizeof(T)];
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+      bytes[i] = static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * (sizeof(T) - 1 - i)));
+    write(bytes, sizeof(T));
+  }
+
+  std::size_t length() const { return out_.length(); }
+  // Drops what was written after `length` (a quiet binary reply that turned
+  // out unneeded).
+  void truncate(std::size_t length) { out_.trim_back(out_.length() - length); }
+  // Memory ran out while writing: the reply is incomplete; the session
+  // closes the connection rather than send it.
+  bool failed() const { return failed_; }
+
+ private:
+  net::IOBuf& out_;
+  bool failed_ = false;
+};
+
+}  // namespace ebb::memcached

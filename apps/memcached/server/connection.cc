@@ -1,0 +1,148 @@
+#include "apps/memcached/server/connection.h"
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "apps/memcached/server/session.h"
+#include "runtime/spawn.h"
+
+namespace ebb::memcached {
+
+namespace {
+
+using net::IOBuf;
+using Outcome = Session::Outcome;
+
+// One TCP client: its session and its connection, kept alive by the
+// connection's handlers (dropped when it closes).
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  Client(Server& server, net::Connection connection)
+      : server_(server),
+        connection_(std::move(connection)),
+        session_(server, connection_.core()),
+        counters_(server.counters[connection_.core()]) {
+    counters_.add_connections(1);
+    Counters::bump(counters_.total_connections);
+  }
+  ~Client() { counters_.add_connections(-1); }
+
+  void start() {
+    std::shared_ptr<Client> self = shared_from_this();
+    connection_.on_receive([self](IOBuf data) { self->receive(data); });
+    connection_.on_writable([self] { self->resume(); });
+    connection_.on_close([self](const Status& why) {
+      if (self->server_.settings.verbose >= 2)
+        std::fprintf(stderr, "ebb-memcached: %s closed%s%s\n",
+                     self->connection_.peer().to_string().c_str(), why ? "" : ": ",
+                     why ? "" : why.error().message());
+    });
+  }
+
+ private:
+  void receive(const IOBuf& data) {
+    IOBuf out;
+    Outcome outcome = paused_ ? Outcome::kPaused : Outcome::kDone;
+    data.for_each_range([&](const uint8_t* bytes, std::size_t length) {
+      if (outcome == Outcome::kClose) return;
+      if (outcome == Outcome::kPaused) {  // more input while paused: keep it for later
+        if (!session_.stash(bytes, length)) outcome = Outcome::kClose;
+        return;
+      }
+      outcome = session_.receive(bytes, length, out);
+    });
+    finish(out, outcome);
+  }
+
+  // Goes on with input held back while the client was not reading.
+  void resume() {
+    if (!paused_ || connection_.closed()) return;
+    IOBuf out;
+    const Outcome outcome = session_.resume(out);
+    finish(out, outcome);
+  }
+
+  void finish(IOBuf& out, Outcome outcome) {
+    if (!out.empty()) (void)connection_.send(std::move(out));
+    if (outcome == Outcome::kClose) {
+      connection_.close();
+      return;
+    }
+    const bool hold = outcome == Outcome::kPaused || connection_.send_full();
+    if (hold && !paused_) connection_.pause_receive();
+    if (!hold && paused_) connection_.resume_receive();
+    paused_ = hold;
+    // The send queue has room, so on_writable will not come: go on in a
+    // later event, letting other connections run first.
+    if (hold && !connection_.send_full()) {
+      spawn_local([self = shared_from_this()] { self->resume(); });
+    }
+  }
+
+  Server& server_;
+  net::Connection connection_;
+  Session session_;
+  Counters& counters_;
+  bool paused_ = false;
+};
+
+uint16_t read_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+}  // namespace
+
+void serve_connection(Server& server, net::Connection connection) {
+  Counters& counters = server.counters[connection.core()];
+  if (server.totals().curr_connections >= static_cast<int64_t>(server.settings.max_connections)) {
+    Counters::bump(counters.rejected_connections);
+    // memcached's words when it refuses a connection.
+    if (auto reply = IOBuf::CopyOf("ERROR Too many open connections\r\n"))
+      (void)connection.send(std::move(*reply));
+    connection.close();
+    return;
+  }
+  if (server.settings.verbose >= 2)
+    std::fprintf(stderr, "ebb-memcached: new connection from %s on core %u\n",
+                 connection.peer().to_string().c_str(), connection.core());
+  std::make_shared<Client>(server, std::move(connection))->start();
+}
+
+void serve_datagram(Server& server, net::DatagramSocket& socket, net::Endpoint from, IOBuf data) {
+  constexpr std::size_t kHeader = 8;
+  uint8_t header[kHeader];
+  // Only single-datagram requests exist in memcached's UDP protocol.
+  if (!data.copy_out(0, header, kHeader) || read_be16(header + 2) != 0 ||
+      read_be16(header + 4) != 1)
+    return;
+  Result<const uint8_t*> bytes = data.gather(data.length());
+  if (!bytes) return;
+  Session session(server, this_core());
+  IOBuf replies;
+  Outcome outcome = session.receive(*bytes + kHeader, data.length() - kHeader, replies);
+  while (outcome == Outcome::kPaused) outcome = session.resume(replies);
+  // Cut the replies into datagrams, each with the request id, its number
+  // and the count.
+  const std::size_t payload = kUdpDatagramBytes - kHeader;
+  const std::size_t total = replies.length();
+  const std::size_t count = total == 0 ? 0 : (total + payload - 1) / payload;
+  if (count > UINT16_MAX) return;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t here = total - i * payload < payload ? total - i * payload : payload;
+    Result<IOBuf> piece = replies.split_front(here);
+    if (!piece) return;
+    Result<IOBuf> datagram = IOBuf::Create(kHeader, 0);
+    if (!datagram) return;
+    uint8_t* h = datagram->push_back(kHeader);
+    h[0] = header[0];
+    h[1] = header[1];
+    h[2] = static_cast<uint8_t>(i >> 8);
+    h[3] = static_cast<uint8_t>(i);
+    h[4] = static_cast<uint8_t>(count >> 8);
+    h[5] = static_cast<uint8_t>(count);
+    h[6] = h[7] = 0;
+    datagram->append(std::move(*piece));
+    if (!socket.send_to(from, std::move(*datagram))) return;
+  }
+}
+
+}  // namespace ebb::memcached

@@ -1,0 +1,96 @@
+// ebb-memcached's command line: memcached's flags, their bounds, and errors.
+
+#include "apps/memcached/server/settings.h"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace ebb::memcached::testing {
+namespace {
+
+int parse(std::initializer_list<const char*> args, Settings* settings, bool* exit_now = nullptr) {
+  std::vector<std::string> storage = {"ebb-memcached"};
+  for (const char* a : args) storage.emplace_back(a);
+  std::vector<char*> argv;
+  for (std::string& s : storage) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  bool ignored = false;
+  return parse_settings(static_cast<int>(storage.size()), argv.data(), 3, settings,
+                        exit_now != nullptr ? exit_now : &ignored);
+}
+
+TEST(SettingsTest, DefaultsAreMemcachedsExceptTheCores) {
+  Settings s;
+  ASSERT_EQ(parse({}, &s), 0);
+  EXPECT_EQ(s.tcp_port, 11211);
+  EXPECT_EQ(s.udp_port, 0);
+  EXPECT_EQ(s.cores, 3u);
+  EXPECT_EQ(s.memory_limit, std::size_t{64} << 20);
+  EXPECT_EQ(s.max_connections, 1024u);
+  EXPECT_EQ(s.item_size_max, std::size_t{1} << 20);
+  EXPECT_TRUE(s.evict);
+  EXPECT_TRUE(s.cas);
+}
+
+TEST(SettingsTest, ShortLongAndAttachedForms) {
+  Settings s;
+  ASSERT_EQ(parse({"-p", "4000", "-U4001", "--listen=127.0.0.1", "-t", "2", "--memory-limit=128",
+                   "-c", "10", "-I", "2m", "-vv", "-M", "-C", "--net=posix"},
+                  &s),
+            0);
+  EXPECT_EQ(s.tcp_port, 4000);
+  EXPECT_EQ(s.udp_port, 4001);
+  EXPECT_EQ(s.listen_ip, 0x7f000001u);
+  EXPECT_EQ(s.cores, 2u);
+  EXPECT_EQ(s.memory_limit, std::size_t{128} << 20);
+  EXPECT_EQ(s.max_connections, 10u);
+  EXPECT_EQ(s.item_size_max, std::size_t{2} << 20);
+  EXPECT_EQ(s.verbose, 2u);
+  EXPECT_FALSE(s.evict);
+  EXPECT_FALSE(s.cas);
+}
+
+TEST(SettingsTest, BadValuesAreErrors) {
+  Settings s;
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(parse({"-p", "70000"}, &s), 2);
+  EXPECT_EQ(parse({"-t", "0"}, &s), 2);
+  EXPECT_EQ(parse({"-m", "x"}, &s), 2);
+  EXPECT_EQ(parse({"-l", "localhost:1"}, &s), 2);
+  EXPECT_EQ(parse({"-I", "512"}, &s), 2);         // under 1024 bytes
+  EXPECT_EQ(parse({"-I", "2g"}, &s), 2);          // not a size
+  EXPECT_EQ(parse({"-m", "1", "-I", "1m"}, &s), 2);  // over half the memory
+  EXPECT_EQ(parse({"--net=stack"}, &s), 2);
+  EXPECT_EQ(parse({"--net=dpdk"}, &s), 2);
+  EXPECT_EQ(parse({"-p"}, &s), 2);
+  EXPECT_EQ(parse({"--frobnicate"}, &s), 2);
+  EXPECT_EQ(parse({"extra"}, &s), 2);
+  const std::string errors = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(errors.find("ebb-memcached: -p wants a whole number from 0 to 65535, not '70000'"),
+            std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("item max size cannot be less than 1024 bytes"), std::string::npos);
+  EXPECT_NE(errors.find("higher than 1/2 of memory max"), std::string::npos);
+  EXPECT_NE(errors.find("--net=stack is not available yet"), std::string::npos);
+  EXPECT_NE(errors.find("-p needs a value"), std::string::npos);
+  EXPECT_NE(errors.find("unknown argument '--frobnicate'"), std::string::npos);
+}
+
+TEST(SettingsTest, HelpAndVersionExitAtOnce) {
+  Settings s;
+  bool exit_now = false;
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(parse({"--help"}, &s, &exit_now), 0);
+  EXPECT_TRUE(exit_now);
+  EXPECT_EQ(parse({"-V"}, &s, &exit_now), 0);
+  EXPECT_TRUE(exit_now);
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("usage: ebb-memcached"), std::string::npos);
+  EXPECT_NE(out.find(kVersion), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ebb::memcached::testing
