@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "apps/memcached/protocol/context.h"
 #include "apps/memcached/server/connection.h"
@@ -32,12 +33,26 @@ using namespace ebb::memcached;
 // serving and kept until the process ends).
 Server* g_server = nullptr;
 
-void print_core_shares(const Server& server) {
-  std::printf("ebb-memcached: stopped; per core: busy share, requests (get+set), connections\n");
+struct CoreShare {
+  CoreStats runtime;
+  CounterValues requests;
+};
+
+// Read while the cores still run (a stopped core reports zeros).
+std::vector<CoreShare> read_core_shares(const Server& server) {
+  std::vector<CoreShare> shares(server.cores);
   for (uint32_t core = 0; core < server.cores; ++core) {
-    const CoreStats s = core_stats(core);
-    CounterValues v;
-    server.counters[core].add_to(v);
+    shares[core].runtime = core_stats(core);
+    server.counters[core].add_to(shares[core].requests);
+  }
+  return shares;
+}
+
+void print_core_shares(const std::vector<CoreShare>& shares) {
+  std::printf("ebb-memcached: stopped; per core: busy share, requests (get+set), connections\n");
+  for (uint32_t core = 0; core < shares.size(); ++core) {
+    const CoreStats& s = shares[core].runtime;
+    const CounterValues& v = shares[core].requests;
     const double total = static_cast<double>(s.busy_ns + s.idle_ns);
     std::printf("  core %-3u busy %5.1f%%  requests %-12" PRIu64 " connections %" PRIu64 "\n", core,
                 total > 0 ? 100.0 * static_cast<double>(s.busy_ns) / total : 0.0,
@@ -100,13 +115,15 @@ int main(int argc, char** argv) {
   std::printf(", %u cores, %zu MiB\n", settings.cores, settings.memory_limit >> 20);
   std::fflush(stdout);
 
-  std::thread signals([&stop_signals] {
+  std::vector<CoreShare> shares;
+  std::thread signals([&stop_signals, &shares] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
+    shares = read_core_shares(*g_server);
     request_shutdown();
   });
   runtime.wait_for_shutdown_request();
   signals.join();
-  print_core_shares(*g_server);
+  print_core_shares(shares);
   return 0;
 }
