@@ -75,7 +75,10 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  Runtime runtime({.cores = settings.cores});
+  RuntimeOptions options;
+  options.cores = settings.cores;
+  if (settings.idle_spin_us >= 0) options.idle_spin_ns = settings.idle_spin_us * 1000;
+  Runtime runtime(options);
   TableOptions table;
   table.memory_limit = settings.memory_limit;
   table.item_size_max = settings.item_size_max;

@@ -80,7 +80,7 @@ void prepare() {
   for (int i = 0; i < kKeys; ++i) g_keys->push_back("key:" + std::to_string(i));
   (void)g_runtime->run_on(0, [] {
     TableOptions options;
-    options.memory_limit = std::size_t{256} << 20;
+    options.memory_limit = std::size_t{64} << 20;  // memcached's default -m
     for (auto& table : g_tables) table = std::make_unique<ItemTable>(options);
     for (const std::string& key : *g_keys) {
       const uint32_t hash = ebb::memcached::hash_key(key);

@@ -31,6 +31,8 @@ void usage(FILE* out) {
                "  -M, --disable-evictions   refuse writes when memory is full instead of evicting\n"
                "  -C, --disable-cas         no CAS values\n"
                "      --net=posix           network backend (posix: Linux sockets)\n"
+               "      --idle-spin=US        how long an idle core polls before it sleeps\n"
+               "                            (default 20; 0: sleep at once, as memcached does)\n"
                "  -V, --version             print the version\n"
                "  -h, --help                this text\n");
 }
@@ -77,6 +79,7 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
       {"disable-evictions", no_argument, nullptr, 'M'},
       {"disable-cas", no_argument, nullptr, 'C'},
       {"net", required_argument, nullptr, 'N'},
+      {"idle-spin", required_argument, nullptr, 'S'},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -141,6 +144,10 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
         } else {
           return fail("--net wants posix or stack, not", optarg);
         }
+        break;
+      case 'S':
+        if (!apps::parse_number(kProgram, "--idle-spin", optarg, 0, 1'000'000, &n)) return 2;
+        settings->idle_spin_us = static_cast<int64_t>(n);
         break;
       case 'V':
         std::printf("memcached %s\n", kVersion);

@@ -23,6 +23,7 @@ struct Settings {
   bool evict = true;                                   // -M turns eviction off
   bool cas = true;                                     // -C turns CAS off
   NetBackend net = NetBackend::kPosix;                 // --net
+  int64_t idle_spin_us = -1;                           // --idle-spin (-1: the runtime's default)
 };
 
 // Parses argv into *settings (defaults first: cores from default_cores).
