@@ -423,7 +423,15 @@ Handled handle(Context& context, const char* data, std::size_t length, Reply& ou
   const std::size_t consumed = line_length + 1;
   string_view text(data, line_length);
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-  if (is_meta(text)) return meta::handle(context, data, length, line_length, out);
+  // memcached's tokenizer skips leading spaces, for meta commands too.
+  std::size_t indent = 0;
+  while (indent < text.size() && text[indent] == ' ') ++indent;
+  if (is_meta(text.substr(indent))) {
+    Handled h = meta::handle(context, data + indent, length - indent, line_length - indent, out);
+    if (h.consumed > 0) h.consumed += indent;
+    if (h.need > 0) h.need += indent;
+    return h;
+  }
 
   Handler handler(context, out);
   // Retrievals take any number of keys: they read the line themselves.

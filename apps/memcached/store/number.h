@@ -61,12 +61,13 @@ inline bool parse_i64(std::string_view text, int64_t min, int64_t max, int64_t* 
 }
 
 // A stored counter, read the way memcached reads it (strtoull): optional
-// leading white space, digits within uint64_t, then the end or white space
+// leading white space and '+', digits within uint64_t, then the end or white space
 // (anything after that is ignored: "1 2" counts as 1).
 inline bool parse_counter(std::string_view value, uint64_t* out) {
   auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
   std::size_t i = 0;
   while (i < value.size() && space(value[i])) ++i;
+  if (i < value.size() && value[i] == '+') ++i;
   std::size_t end = i;
   while (end < value.size() && value[end] >= '0' && value[end] <= '9') ++end;
   if (end < value.size() && !space(value[end])) return false;

@@ -397,9 +397,10 @@ ArithResult ItemTable::arith(std::string_view key, const ArithRequest& request, 
     link(shard, nullptr, item, nullptr, now);
     return {ArithStatus::kOk, request.initial, item->cas};
   }
-  if (request.compare_cas && old->cas != request.cas) return {ArithStatus::kExists};
+  // memcached checks the value before the CAS.
   uint64_t value = 0;
   if (!parse_counter(old->value_view(), &value)) return {ArithStatus::kNonNumeric};
+  if (request.compare_cas && old->cas != request.cas) return {ArithStatus::kExists};
   if (request.incr) value += request.delta;  // wraps at 2^64, as memcached's does
   else value = request.delta > value ? 0 : value - request.delta;
   // A shorter number keeps the old length, padded with spaces, as
