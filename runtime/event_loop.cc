@@ -125,7 +125,7 @@ struct ResumeEvent {
 Event resume_event(EventContext* context) { return ResumeEvent{context}; }
 
 EBB_ALWAYS_INLINE void run_event(CoreState& c, Event& event) {
-  bump(c.counters.events);
+  bump_counter(c.counters.events);
   if (event.holds<ResumeEvent>()) resume_parked(c, event.get<ResumeEvent>().context);
   else event();
 }
@@ -147,7 +147,7 @@ ParkPlan prepare_park(EventContext& context, bool yielding) {
     *c.yielders_tail = &context;
     c.yielders_tail = &FiberAccess::next_yielder(context);
   }
-  bump(c.counters.parks);
+  bump_counter(c.counters.parks);
   ++c.parked_now;
   ParkPlan plan;
   if (EBB_LIKELY(c.spare_count != 0)) {
@@ -207,7 +207,7 @@ bool run_timers(CoreState& c) {
   CoreState* core = &c;
   c.timers.expire(now, [core](uint64_t id) {
     core->local.push([core, id] {
-      if (core->timers.run(id)) bump(core->counters.timers_fired);
+      if (core->timers.run(id)) bump_counter(core->counters.timers_fired);
     });
   });
   return true;
@@ -223,7 +223,7 @@ bool run_local(CoreState& c) {
     if (yielder != nullptr && c.local.popped() >= FiberAccess::resume_at(*yielder)) {
       c.yielders = FiberAccess::next_yielder(*yielder);
       if (c.yielders == nullptr) c.yielders_tail = &c.yielders;
-      bump(c.counters.events);
+      bump_counter(c.counters.events);
       resume_parked(c, yielder);
       continue;
     }
@@ -302,7 +302,7 @@ void idle(CoreState& c) {
     c.quiet.store(false, std::memory_order_seq_cst);
     now = platform::now_ns();
   }
-  bump(c.counters.idle_ns, now - start);
+  bump_counter(c.counters.idle_ns, now - start);
   c.counters.idle_since_ns.store(0, std::memory_order_relaxed);
 }
 
@@ -706,7 +706,7 @@ CoreStats total_stats() {
 }
 
 void detail::count_rep_fault() {
-  if (detail::tls_core != nullptr) bump(detail::tls_core->counters.rep_faults);
+  if (detail::tls_core != nullptr) bump_counter(detail::tls_core->counters.rep_faults);
 }
 
 }  // namespace ebb

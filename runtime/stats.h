@@ -28,6 +28,13 @@ CoreStats core_stats(CoreId core);
 // The sum over every running core.
 CoreStats total_stats();
 
+// Adds to a counter that one core alone writes and any thread may read: a
+// load and a store, no locked instruction on the hot path. (n may be a
+// negative number cast to uint64_t: the sum wraps back.)
+inline void bump_counter(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 namespace detail {
 
 struct alignas(64) CoreCounters {
@@ -42,11 +49,6 @@ struct alignas(64) CoreCounters {
   std::atomic<uint64_t> idle_since_ns{0};  // 0 while busy
 };
 
-// Only the owning core writes its counters: a load and a store, no locked
-// instruction on the hot path.
-inline void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
-  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
 
 // Counts a rep fault on the calling core (called by the Ebb patterns).
 void count_rep_fault();

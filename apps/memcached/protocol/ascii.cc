@@ -129,15 +129,15 @@ Handled Handler::retrieve(string_view keys, std::size_t consumed, bool with_cas,
   for (string_view key = next_word(keys); !key.empty(); key = next_word(keys)) {
     const Item* item = c_.table.find(key, c_.now);
     if (touch) {
-      Counters::bump(c_.counters.cmd_touch);
-      Counters::bump(item != nullptr ? c_.counters.touch_hits : c_.counters.touch_misses);
+      bump_counter(c_.counters.cmd_touch);
+      bump_counter(item != nullptr ? c_.counters.touch_hits : c_.counters.touch_misses);
     }
-    Counters::bump(c_.counters.cmd_get);
+    bump_counter(c_.counters.cmd_get);
     if (item == nullptr) {
-      Counters::bump(c_.counters.get_misses);
+      bump_counter(c_.counters.get_misses);
       continue;
     }
-    Counters::bump(c_.counters.get_hits);
+    bump_counter(c_.counters.get_hits);
     if (touch) ItemTable::set_exptime(item, exptime);
     ItemTable::note_read(item, c_.now);
     write_value(item, with_cas);
@@ -179,13 +179,13 @@ Handled Handler::store(const Line& line, StoreMode mode, bool with_cas, const ch
   } else {
     item = c_.table.allocate(key, flags, c_.clock.expiry(exptime), value_length, &too_large);
   }
-  Counters::bump(c_.counters.cmd_set);
+  bump_counter(c_.counters.cmd_set);
   if (item == nullptr) {
     if (too_large) {
-      Counters::bump(c_.counters.store_too_large);
+      bump_counter(c_.counters.store_too_large);
       reply(line, "SERVER_ERROR object too large for cache\r\n");
     } else {
-      Counters::bump(c_.counters.store_no_memory);
+      bump_counter(c_.counters.store_no_memory);
       reply(line, "SERVER_ERROR out of memory storing object\r\n");
     }
     // A failed set must not leave the old value behind (memcached's rule).
@@ -205,26 +205,26 @@ Handled Handler::store(const Line& line, StoreMode mode, bool with_cas, const ch
   request.cas = cas;
   switch (c_.table.store(item, request, c_.now)) {
     case StoreStatus::kStored:
-      if (with_cas) Counters::bump(c_.counters.cas_hits);
+      if (with_cas) bump_counter(c_.counters.cas_hits);
       reply(line, "STORED\r\n");
       break;
     case StoreStatus::kNotStored:
       reply(line, "NOT_STORED\r\n");
       break;
     case StoreStatus::kExists:
-      Counters::bump(c_.counters.cas_badval);
+      bump_counter(c_.counters.cas_badval);
       reply(line, "EXISTS\r\n");
       break;
     case StoreStatus::kNotFound:
-      Counters::bump(c_.counters.cas_misses);
+      bump_counter(c_.counters.cas_misses);
       reply(line, "NOT_FOUND\r\n");
       break;
     case StoreStatus::kTooLarge:
-      Counters::bump(c_.counters.store_too_large);
+      bump_counter(c_.counters.store_too_large);
       reply(line, "SERVER_ERROR object too large for cache\r\n");
       break;
     case StoreStatus::kNoMemory:
-      Counters::bump(c_.counters.store_no_memory);
+      bump_counter(c_.counters.store_no_memory);
       reply(line, "SERVER_ERROR out of memory storing object\r\n");
       break;
   }
@@ -248,10 +248,10 @@ void Handler::remove(const Line& line) {
     return;
   }
   if (c_.table.remove(key, {}, c_.now) == DeleteStatus::kDeleted) {
-    Counters::bump(c_.counters.delete_hits);
+    bump_counter(c_.counters.delete_hits);
     reply(line, "DELETED\r\n");
   } else {
-    Counters::bump(c_.counters.delete_misses);
+    bump_counter(c_.counters.delete_misses);
     reply(line, "NOT_FOUND\r\n");
   }
 }
@@ -274,7 +274,7 @@ void Handler::arith(const Line& line, bool incr) {
   auto& misses = incr ? c_.counters.incr_misses : c_.counters.decr_misses;
   switch (result.status) {
     case ArithStatus::kOk:
-      Counters::bump(hits);
+      bump_counter(hits);
       if (!line.noreply) {
         out_.write_decimal(result.value);
         out_.write("\r\n");
@@ -282,7 +282,7 @@ void Handler::arith(const Line& line, bool incr) {
       break;
     case ArithStatus::kNotFound:
     case ArithStatus::kExists:
-      Counters::bump(misses);
+      bump_counter(misses);
       reply(line, "NOT_FOUND\r\n");
       break;
     case ArithStatus::kNonNumeric:
@@ -306,14 +306,14 @@ void Handler::touch(const Line& line) {
     reply(line, "CLIENT_ERROR invalid exptime argument\r\n");
     return;
   }
-  Counters::bump(c_.counters.cmd_touch);
+  bump_counter(c_.counters.cmd_touch);
   const Item* item = c_.table.find(key, c_.now);
   if (item == nullptr) {
-    Counters::bump(c_.counters.touch_misses);
+    bump_counter(c_.counters.touch_misses);
     reply(line, "NOT_FOUND\r\n");
     return;
   }
-  Counters::bump(c_.counters.touch_hits);
+  bump_counter(c_.counters.touch_hits);
   ItemTable::set_exptime(item, c_.clock.expiry(exptime));
   ItemTable::note_read(item, c_.now);
   reply(line, "TOUCHED\r\n");
@@ -331,7 +331,7 @@ void Handler::flush_all(const Line& line) {
     reply(line, "CLIENT_ERROR invalid exptime argument\r\n");
     return;
   }
-  Counters::bump(c_.counters.cmd_flush);
+  bump_counter(c_.counters.cmd_flush);
   c_.table.flush(delay > 0 ? c_.clock.expiry(delay) : 0, c_.now);
   reply(line, "OK\r\n");
 }

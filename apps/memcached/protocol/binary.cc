@@ -303,11 +303,11 @@ void handle_get(Context& context, const Request& request, Reply& out) {
   const Item* item = context.table.find(request.key, context.now);
   Counters& counters = context.counters;
   if (touch) {
-    Counters::bump(counters.cmd_touch);
-    Counters::bump(item != nullptr ? counters.touch_hits : counters.touch_misses);
+    bump_counter(counters.cmd_touch);
+    bump_counter(item != nullptr ? counters.touch_hits : counters.touch_misses);
   } else {
-    Counters::bump(counters.cmd_get);
-    Counters::bump(item != nullptr ? counters.get_hits : counters.get_misses);
+    bump_counter(counters.cmd_get);
+    bump_counter(item != nullptr ? counters.get_hits : counters.get_misses);
   }
   if (item == nullptr) {
     reply_miss(request, out);
@@ -325,7 +325,7 @@ void handle_get(Context& context, const Request& request, Reply& out) {
 void refuse_store(Context& context, const Header& h, Opcode base, std::string_view key,
                   Status status, Reply& out) {
   Counters& counters = context.counters;
-  Counters::bump(status == kValueTooLarge ? counters.store_too_large : counters.store_no_memory);
+  bump_counter(status == kValueTooLarge ? counters.store_too_large : counters.store_no_memory);
   if (base == kOpSet) context.table.remove(key, DeleteRequest{}, context.now);
   reply_error(out, h, status);
 }
@@ -356,12 +356,12 @@ StoreRequest store_request(Opcode base, uint64_t cas) {
 }
 
 void count_store(Counters& counters, const StoreRequest& request, StoreStatus status) {
-  if (status == StoreStatus::kTooLarge) Counters::bump(counters.store_too_large);
-  if (status == StoreStatus::kNoMemory) Counters::bump(counters.store_no_memory);
+  if (status == StoreStatus::kTooLarge) bump_counter(counters.store_too_large);
+  if (status == StoreStatus::kNoMemory) bump_counter(counters.store_no_memory);
   if (!request.compare_cas || request.mode != StoreMode::kSet) return;
-  if (status == StoreStatus::kStored) Counters::bump(counters.cas_hits);
-  if (status == StoreStatus::kExists) Counters::bump(counters.cas_badval);
-  if (status == StoreStatus::kNotFound) Counters::bump(counters.cas_misses);
+  if (status == StoreStatus::kStored) bump_counter(counters.cas_hits);
+  if (status == StoreStatus::kExists) bump_counter(counters.cas_badval);
+  if (status == StoreStatus::kNotFound) bump_counter(counters.cas_misses);
 }
 
 // memcached's statuses for a store that did not happen: ADD finds the key
@@ -385,7 +385,7 @@ Status store_failure(Opcode base, StoreStatus status) {
 
 void handle_store(Context& context, const Request& request, Reply& out) {
   const Opcode base = request.command.base;
-  Counters::bump(context.counters.cmd_set);
+  bump_counter(context.counters.cmd_set);
   const bool has_extras = !concatenates(base);
   const uint32_t flags = has_extras ? load32(request.extras) : 0;
   const uint32_t exptime = has_extras ? load32(request.extras + 4) : 0;
@@ -415,7 +415,7 @@ void handle_store(Context& context, const Request& request, Reply& out) {
 Handled refuse_large_value(Context& context, const Header& h, Opcode base, const uint8_t* data,
                            std::size_t length, Reply& out) {
   if (length < h.head()) return {.need = h.head()};
-  Counters::bump(context.counters.cmd_set);
+  bump_counter(context.counters.cmd_set);
   refuse_store(context, h, base, key_of(data, h), kValueTooLarge, out);
   return {.consumed = h.head(), .swallow = h.value_length()};
 }
@@ -430,14 +430,14 @@ void handle_delete(Context& context, const Request& request, Reply& out) {
   remove.compare_cas = remove.cas != 0;
   switch (context.table.remove(request.key, remove, context.now)) {
     case DeleteStatus::kDeleted:
-      Counters::bump(context.counters.delete_hits);
+      bump_counter(context.counters.delete_hits);
       reply_done(out, request, 0);
       return;
     case DeleteStatus::kExists:
       reply_error(out, request.header, kKeyExists);
       return;
     case DeleteStatus::kNotFound:
-      Counters::bump(context.counters.delete_misses);
+      bump_counter(context.counters.delete_misses);
       reply_error(out, request.header, kKeyNotFound);
       return;
   }
@@ -479,7 +479,7 @@ void handle_arith(Context& context, const Request& request, Reply& out) {
   // Tried without creating first, so a miss is counted as one.
   ArithResult result = context.table.arith(request.key, arith, context.now);
   if (result.status == ArithStatus::kNotFound) {
-    Counters::bump(incr ? counters.incr_misses : counters.decr_misses);
+    bump_counter(incr ? counters.incr_misses : counters.decr_misses);
     const uint32_t expiration = load32(request.extras + 16);
     if (expiration != kNoVivify) {
       arith.vivify = true;
@@ -488,7 +488,7 @@ void handle_arith(Context& context, const Request& request, Reply& out) {
       result = context.table.arith(request.key, arith, context.now);
     }
   } else if (result.status == ArithStatus::kOk) {
-    Counters::bump(incr ? counters.incr_hits : counters.decr_hits);
+    bump_counter(incr ? counters.incr_hits : counters.decr_hits);
   }
   reply_arith(context, request, result, out);
 }
@@ -497,7 +497,7 @@ void handle_arith(Context& context, const Request& request, Reply& out) {
 void handle_flush(Context& context, const Request& request, Reply& out) {
   const uint32_t delay = request.header.extras_length == 4 ? load32(request.extras) : 0;
   context.table.flush(delay > 0 ? context.clock.expiry(delay) : 0, context.now);
-  Counters::bump(context.counters.cmd_flush);
+  bump_counter(context.counters.cmd_flush);
   reply_done(out, request, 0);
 }
 

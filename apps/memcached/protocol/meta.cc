@@ -435,9 +435,6 @@ Handled answer(Reply& out, string_view message, std::size_t consumed) {
   return {.consumed = consumed};
 }
 
-void bump(std::atomic<uint64_t>& counter) {
-  Counters::bump(counter);
-}
 
 // A linked item never changes but for its expiry and its bits (item.h);
 // the bits are how mg tells one client it won the right to recache.
@@ -480,8 +477,8 @@ const Item* vivify(Context& c, string_view key, ServerTime exptime, bool* create
 
 Handled get_miss(Context& c, const Tokens& tokens, const Key& key, const Flags& f,
                  std::size_t consumed, Reply& out) {
-  bump(c.counters.cmd_get);
-  bump(c.counters.get_misses);
+  bump_counter(c.counters.cmd_get);
+  bump_counter(c.counters.get_misses);
   if (!opaques_fit(tokens, kFirstFlag)) return answer(out, kOpaqueTooLong, consumed);
   if (f.quiet) return {.consumed = consumed};
   Line line;
@@ -603,8 +600,8 @@ Handled get_hit(Context& c, const Tokens& tokens, const Key& key, const Flags& f
   }
   if (!f.no_update) ItemTable::note_read(item, c.now);
   // memcached counts an mg that sets a TTL as a touch.
-  bump(s.touched ? c.counters.cmd_touch : c.counters.cmd_get);
-  bump(s.touched ? c.counters.touch_hits : c.counters.get_hits);
+  bump_counter(s.touched ? c.counters.cmd_touch : c.counters.cmd_get);
+  bump_counter(s.touched ? c.counters.touch_hits : c.counters.get_hits);
   return {.consumed = consumed};
 }
 
@@ -703,16 +700,16 @@ string_view store_code(Context& c, StoreStatus status, const StoreRequest& reque
                            request.mode != StoreMode::kPrepend;
   switch (status) {
     case StoreStatus::kStored:
-      if (cas_command) bump(c.counters.cas_hits);
+      if (cas_command) bump_counter(c.counters.cas_hits);
       return "HD";
     case StoreStatus::kNotStored:
       return "NS";
     case StoreStatus::kExists:
-      if (cas_command) bump(c.counters.cas_badval);
+      if (cas_command) bump_counter(c.counters.cas_badval);
       return "EX";
     case StoreStatus::kNotFound:
       if (!cas_command) return "NS";  // append/prepend to a missing item
-      bump(c.counters.cas_misses);
+      bump_counter(c.counters.cas_misses);
       return "NF";
     case StoreStatus::kTooLarge:
       return "NS";  // an append whose result would be too large
@@ -731,18 +728,18 @@ Handled set_value(Context& c, const Tokens& tokens, const Key& key, const Flags&
   bool too_large = false;
   Item* item = c.table.allocate(key.bytes(), f.client_flags, exptime, value.size(), &too_large);
   if (item == nullptr) {
-    bump(too_large ? c.counters.store_too_large : c.counters.store_no_memory);
+    bump_counter(too_large ? c.counters.store_too_large : c.counters.store_no_memory);
     drop_stale_value(c, key.bytes());
     return answer(out, too_large ? kTooLarge : kNoMemory, consumed);
   }
-  bump(c.counters.cmd_set);
+  bump_counter(c.counters.cmd_set);
   std::memcpy(item->value(), value.data(), value.size());
   const Replaced old = request.invalidate ? snapshot(c, key.bytes()) : Replaced{};
   uint64_t cas = 0;
   const StoreStatus status = c.table.store(item, request, c.now, &cas);
   const string_view code = store_code(c, status, request);
   if (code.empty()) {
-    bump(c.counters.store_no_memory);
+    bump_counter(c.counters.store_no_memory);
     drop_stale_value(c, key.bytes());
     return answer(out, kNoMemory, consumed);
   }
@@ -795,7 +792,7 @@ Handled set(Context& c, const Tokens& tokens, const char* data, std::size_t leng
   if (!store_mode(f.mode, &mode)) return refuse("CLIENT_ERROR invalid mode for ms M token");
   if (Item::size_for(key.bytes().size(), static_cast<std::size_t>(size)) >
       c.table.options().item_size_max) {
-    bump(c.counters.store_too_large);
+    bump_counter(c.counters.store_too_large);
     drop_stale_value(c, key.bytes());
     return refuse(kTooLarge);
   }
@@ -803,7 +800,7 @@ Handled set(Context& c, const Tokens& tokens, const char* data, std::size_t leng
   if (length < total) return {.need = total};
   const char* value = data + line_length;
   if (value[size] != '\r' || value[size + 1] != '\n') {
-    bump(c.counters.cmd_set);  // memcached counts it before looking at the end
+    bump_counter(c.counters.cmd_set);  // memcached counts it before looking at the end
     return answer(out, kBadChunk, total);
   }
   return set_value(c, tokens, key, f, mode, {value, static_cast<std::size_t>(size)}, total, out);
@@ -838,17 +835,17 @@ Handled remove(Context& c, const Tokens& tokens, std::size_t consumed, Reply& ou
           if (fetched) bits_of(item).mark(Item::kFetched);
         }
       } else {
-        bump(c.counters.delete_hits);
+        bump_counter(c.counters.delete_hits);
       }
       if (f.quiet) return {.consumed = consumed};
       code = "HD";
       break;
     case DeleteStatus::kNotFound:
-      bump(c.counters.delete_misses);
+      bump_counter(c.counters.delete_misses);
       code = "NF";
       break;
     case DeleteStatus::kExists:
-      bump(c.counters.delete_misses);
+      bump_counter(c.counters.delete_misses);
       code = "EX";
       break;
   }
@@ -961,7 +958,7 @@ Handled arith(Context& c, const Tokens& tokens, std::size_t consumed, Reply& out
   string_view code;
   switch (result.status) {
     case ArithStatus::kOk:
-      if (!created) bump(request.incr ? c.counters.incr_hits : c.counters.decr_hits);
+      if (!created) bump_counter(request.incr ? c.counters.incr_hits : c.counters.decr_hits);
       // memcached checks the opaque only once the number has changed.
       if (!opaques_fit(tokens, kFirstFlag)) return answer(out, kOpaqueTooLong, consumed);
       return arith_done(c, tokens, key, f, result, created, consumed, out);
@@ -970,7 +967,7 @@ Handled arith(Context& c, const Tokens& tokens, std::size_t consumed, Reply& out
     case ArithStatus::kNoMemory:
       return answer(out, "SERVER_ERROR out of memory", consumed);
     case ArithStatus::kNotFound:
-      bump(request.incr ? c.counters.incr_misses : c.counters.decr_misses);
+      bump_counter(request.incr ? c.counters.incr_misses : c.counters.decr_misses);
       code = "NF";
       break;
     case ArithStatus::kExists:
@@ -1060,7 +1057,7 @@ Handled handle(Context& context, const char* data, std::size_t length, std::size
       return answer(out, kError, line_length);
   }
   // Counted once handled: an ms waiting for its value comes back here.
-  if (handled.consumed > 0) bump(context.counters.cmd_meta);
+  if (handled.consumed > 0) bump_counter(context.counters.cmd_meta);
   return handled;
 }
 

@@ -24,7 +24,7 @@ class Client : public std::enable_shared_from_this<Client> {
         session_(server, connection_.core()),
         counters_(server.counters[connection_.core()]) {
     counters_.add_connections(1);
-    Counters::bump(counters_.total_connections);
+    bump_counter(counters_.total_connections);
   }
   ~Client() { counters_.add_connections(-1); }
 
@@ -94,7 +94,7 @@ uint16_t read_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | 
 void serve_connection(Server& server, net::Connection connection) {
   Counters& counters = server.counters[connection.core()];
   if (server.totals().curr_connections >= static_cast<int64_t>(server.settings.max_connections)) {
-    Counters::bump(counters.rejected_connections);
+    bump_counter(counters.rejected_connections);
     // memcached's words when it refuses a connection.
     if (auto reply = IOBuf::CopyOf("ERROR Too many open connections\r\n"))
       (void)connection.send(std::move(*reply));

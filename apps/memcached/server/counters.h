@@ -1,10 +1,12 @@
 #pragma once
 // Per-core request counters behind `stats`. Each core bumps its own cache
-// lines with a relaxed load and store (no locked instruction); `stats` on any
-// core adds them up while the others keep running.
+// lines with bump_counter (runtime/stats.h: no locked instruction); `stats`
+// on any core adds them up while the others keep running.
 
 #include <atomic>
 #include <cstdint>
+
+#include "runtime/stats.h"
 
 namespace ebb::memcached {
 
@@ -50,9 +52,6 @@ struct alignas(64) Counters {
 #undef EBB_MEMCACHED_COUNTER
   std::atomic<int64_t> curr_connections{0};
 
-  static void bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
-    counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-  }
   void add_connections(int64_t by) {
     curr_connections.store(curr_connections.load(std::memory_order_relaxed) + by,
                            std::memory_order_relaxed);

@@ -61,7 +61,7 @@ std::size_t Session::handle(const uint8_t* data, std::size_t length, net::IOBuf&
     if (h.close || reply.failed()) {
       closing_ = true;
       *outcome = Outcome::kClose;
-      if (reply.failed()) Counters::bump(counters_.closed_on_error);
+      if (reply.failed()) bump_counter(counters_.closed_on_error);
       return length;
     }
     if (h.consumed == 0) {
@@ -91,14 +91,14 @@ void Session::skip_swallowed(const uint8_t*& data, std::size_t& length) {
 }
 
 bool Session::stash(const uint8_t* data, std::size_t length) {
-  Counters::bump(counters_.bytes_read, length);
+  bump_counter(counters_.bytes_read, length);
   skip_swallowed(data, length);
   return buffer(data, length);
 }
 
 Session::Outcome Session::receive(const uint8_t* data, std::size_t length, net::IOBuf& out) {
   if (closing_) return Outcome::kClose;
-  Counters::bump(counters_.bytes_read, length);
+  bump_counter(counters_.bytes_read, length);
   const std::size_t before = out.length();
   skip_swallowed(data, length);
   Outcome outcome = Outcome::kDone;
@@ -122,7 +122,7 @@ Session::Outcome Session::receive(const uint8_t* data, std::size_t length, net::
     }
   }
   if (outcome == Outcome::kClose) closing_ = true;
-  Counters::bump(counters_.bytes_written, out.length() - before);
+  bump_counter(counters_.bytes_written, out.length() - before);
   return outcome;
 }
 

@@ -11,6 +11,7 @@
 #include "runtime/panic.h"
 #include "runtime/rcu.h"
 #include "runtime/spawn.h"
+#include "runtime/stats.h"
 
 namespace ebb::memcached {
 
@@ -28,13 +29,6 @@ struct alignas(64) RetireList {
 RetireList g_retire[kMaxCores];
 
 void free_item(Item* item) { mem::free_sized(item, item->size()); }
-
-// Shard counters are written under the shard's lock and read by stats
-// without it: relaxed atomics, no locked instruction.
-void bump(std::atomic<uint64_t>& counter, int64_t by = 1) {
-  counter.store(counter.load(std::memory_order_relaxed) + static_cast<uint64_t>(by),
-                std::memory_order_relaxed);
-}
 
 }  // namespace
 
@@ -169,9 +163,9 @@ void ItemTable::link(Shard& shard, std::atomic<Item*>* at, Item* item, Item* rep
   shard.lru_head = item;
   if (shard.lru_tail == nullptr) shard.lru_tail = item;
   used_bytes_.fetch_add(static_cast<int64_t>(item->size()), std::memory_order_relaxed);
-  bump(shard.curr_items);
-  bump(shard.bytes, item->size());
-  bump(shard.total_items);
+  bump_counter(shard.curr_items);
+  bump_counter(shard.bytes, item->size());
+  bump_counter(shard.total_items);
 }
 
 // Takes `item` out of its LRU list and accounting; with `at`, also out of its
@@ -183,8 +177,8 @@ void ItemTable::unlink(Shard& shard, std::atomic<Item*>* at, Item* item) {
   if (item->lru_next != nullptr) item->lru_next->lru_prev = item->lru_prev;
   else shard.lru_tail = item->lru_prev;
   used_bytes_.fetch_sub(static_cast<int64_t>(item->size()), std::memory_order_relaxed);
-  bump(shard.curr_items, -1);
-  bump(shard.bytes, -static_cast<int64_t>(item->size()));
+  bump_counter(shard.curr_items, static_cast<uint64_t>(-1));
+  bump_counter(shard.bytes, 0 - item->size());
   if (at != nullptr) at->store(item->chain.load(std::memory_order_relaxed), std::memory_order_release);
   retire_item(item);
 }
@@ -214,11 +208,11 @@ std::size_t ItemTable::evict_some(Shard& shard, std::size_t want, ServerTime now
     }
     const bool fetched = victim->has(Item::kFetched);
     if (live) {
-      bump(shard.evictions);
-      if (!fetched) bump(shard.evicted_unfetched);
+      bump_counter(shard.evictions);
+      if (!fetched) bump_counter(shard.evicted_unfetched);
     } else {
-      bump(shard.reclaimed);
-      if (!fetched) bump(shard.expired_unfetched);
+      bump_counter(shard.reclaimed);
+      if (!fetched) bump_counter(shard.expired_unfetched);
     }
     freed += victim->size();
     std::atomic<Item*>* at = locate(victim->key(), victim->hash);
