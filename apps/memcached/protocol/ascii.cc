@@ -420,6 +420,9 @@ Handled handle(Context& context, const char* data, std::size_t length, Reply& ou
     return {.close = true};
   }
   const auto line_length = static_cast<std::size_t>(newline - data);
+  // The same rule when the end did come: whether a long line is served must
+  // not depend on how TCP happened to cut the stream.
+  if (line_length > kMaxLine && !starts_retrieval(data, line_length)) return {.close = true};
   const std::size_t consumed = line_length + 1;
   string_view text(data, line_length);
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);

@@ -234,6 +234,24 @@ TEST_F(AsciiTest, AnOverlongLineClosesTheConnection) {
   EXPECT_TRUE(closed());
 }
 
+TEST_F(AsciiTest, AnOverlongLineClosesEvenWhenItsEndCameWithIt) {
+  EXPECT_EQ(send("version\r\n" + std::string(ascii::kMaxLine + 1, 'x') + "\r\nversion\r\n"),
+            std::string("VERSION ") + kVersion + "\r\n");
+  EXPECT_TRUE(closed());
+}
+
+// The limit counts what comes before the '\n' ("\r" included), however the
+// line arrives.
+TEST_F(AsciiTest, ALineAtTheLimitIsServedAndOneByteMoreCloses) {
+  const std::string at_limit = "touch k 1" + std::string(ascii::kMaxLine - 10, ' ') + "\r\n";
+  ASSERT_EQ(at_limit.size(), ascii::kMaxLine + 1);
+  EXPECT_EQ(send(at_limit), "NOT_FOUND\r\n");
+  EXPECT_EQ(send_split(at_limit, 1000), "NOT_FOUND\r\n");
+  EXPECT_FALSE(closed());
+  EXPECT_EQ(send("touch k 1 " + std::string(ascii::kMaxLine - 10, ' ') + "\r\n"), "");
+  EXPECT_TRUE(closed());
+}
+
 TEST_F(AsciiTest, ALongMultiGetIsFine) {
   send("set k 0 0 1\r\na\r\n");
   std::string line = "get";
