@@ -15,8 +15,9 @@ namespace ebb::memcached {
 
 class Reply {
  public:
-  // Links of this size hold many small replies; a large value gets a link
-  // of its own size.
+  // A batch starts in a small link (most are one short reply), and grows in
+  // links big enough for many; a large value gets a link of its own size.
+  static constexpr std::size_t kFirstLinkBytes = 2 << 10;
   static constexpr std::size_t kLinkBytes = 16 << 10;
 
   explicit Reply(net::IOBuf& out) : out_(out) {}
@@ -27,7 +28,8 @@ class Reply {
       std::memcpy(at, data, n);
       return;
     }
-    if (!out_.append_copy(data, n, kLinkBytes)) failed_ = true;
+    const std::size_t link = out_.length() < kFirstLinkBytes ? kFirstLinkBytes : kLinkBytes;
+    if (!out_.append_copy(data, n, link)) failed_ = true;
   }
   void write(std::string_view text) { write(text.data(), text.size()); }
   void write_char(char c) { write(&c, 1); }
