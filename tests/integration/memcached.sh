@@ -36,6 +36,20 @@ IFS= read -r -t 5 reply <&3 || fail "no reply to set"
 [[ "$reply" == $'STORED\r' ]] || fail "set: '$reply'"
 exec 3<&-
 
+# stats conns: the listener, and this connection (the one asking) with its
+# own address, as memcached lists them.
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "cannot connect"
+printf 'stats conns\r\n' >&3
+conns=""
+while IFS= read -r -t 5 line <&3; do
+  [[ "$line" == $'END\r' ]] && break
+  conns+="$line"$'\n'
+done
+exec 3<&-
+grep -q "STAT 0:state conn_listening" <<<"$conns" || fail "no listener in stats conns: $conns"
+grep -Eq "STAT [0-9]+:listen_addr tcp:127.0.0.1:$port" <<<"$conns" || fail "no connection in stats conns: $conns"
+grep -q "conn_parse_cmd" <<<"$conns" || fail "the asking connection is not conn_parse_cmd: $conns"
+
 # UDP: an 8-byte frame header (request id 0x1234, sequence 0, 1 datagram),
 # then the request; the reply carries the same id, sequence 0 of 1.
 exec 4<>"/dev/udp/127.0.0.1/$udp" || fail "cannot open udp"

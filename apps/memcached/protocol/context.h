@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "apps/memcached/server/connections.h"
 #include "apps/memcached/server/counters.h"
 #include "apps/memcached/server/settings.h"
 #include "apps/memcached/store/store.h"
@@ -17,12 +18,17 @@ namespace ebb::memcached {
 // Made once at start, alive until the process ends.
 struct Server {
   Server(const Settings& s, Store& st, uint32_t core_count)
-      : settings(s), store(st), cores(core_count), counters(new Counters[core_count]) {}
+      : settings(s),
+        store(st),
+        cores(core_count),
+        counters(new Counters[core_count]),
+        connections(core_count) {}
 
   Settings settings;
   Store& store;
   uint32_t cores;
   std::unique_ptr<Counters[]> counters;
+  ConnectionRegistry connections;
   std::atomic<uint32_t> verbosity{0};
 
   CounterValues totals() const {
@@ -38,6 +44,7 @@ struct Context {
   const ServerClock& clock;
   ServerTime now;      // read once per batch
   Counters& counters;  // this core's
+  const ConnectionInfo* connection = nullptr;  // the client's (null: none, as for UDP)
 };
 
 // What handling one request did. A handler looks at the bytes at the start

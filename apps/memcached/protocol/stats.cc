@@ -117,12 +117,23 @@ void slabs(const Context& c, Emitter& e) {
   e.number("total_malloced", t.bytes);
 }
 
+// memcached's layout: the listening socket, then every open connection by
+// id, with the asking one in conn_parse_cmd and the others waiting.
 void conns(const Context& c, Emitter& e) {
-  for (uint32_t core = 0; core < c.server.cores; ++core) {
-    const std::string prefix = "core" + std::to_string(core) + ":";
-    e.signed_number(prefix + "curr_connections",
-                    c.server.counters[core].curr_connections.load(std::memory_order_relaxed));
-  }
+  const Settings& s = c.server.settings;
+  const std::string listen =
+      "tcp:" + net::Endpoint{s.listen_ip, s.tcp_port}.to_string();
+  e.text("0:addr", listen);
+  e.text("0:state", "conn_listening");
+  const ServerTime now = c.clock.now();
+  c.server.connections.for_each([&](const ConnectionInfo& info) {
+    const std::string prefix = std::to_string(info.id) + ":";
+    e.text(prefix + "addr", "tcp:" + info.peer.to_string());
+    e.text(prefix + "listen_addr", "tcp:" + info.local.to_string());
+    e.text(prefix + "state", &info == c.connection ? "conn_parse_cmd" : "conn_waiting");
+    const ServerTime last = info.last_command.load(std::memory_order_relaxed);
+    e.number(prefix + "secs_since_last_cmd", now > last ? now - last : 0);
+  });
 }
 
 // Every core's own counters and where its time went: how the load spreads.

@@ -21,12 +21,19 @@ class Client : public std::enable_shared_from_this<Client> {
   Client(Server& server, net::Connection connection)
       : server_(server),
         connection_(std::move(connection)),
-        session_(server, connection_.core()),
+        session_(server, connection_.core(), &info_),
         counters_(server.counters[connection_.core()]) {
     counters_.add_connections(1);
     bump_counter(counters_.total_connections);
+    info_.peer = connection_.peer();
+    info_.local = connection_.local();
+    info_.last_command.store(server.store.clock().now(), std::memory_order_relaxed);
+    server_.connections.add(connection_.core(), &info_);
   }
-  ~Client() { counters_.add_connections(-1); }
+  ~Client() {
+    server_.connections.remove(connection_.core(), &info_);
+    counters_.add_connections(-1);
+  }
 
   void start() {
     std::shared_ptr<Client> self = shared_from_this();
@@ -82,6 +89,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
   Server& server_;
   net::Connection connection_;
+  ConnectionInfo info_;
   Session session_;
   Counters& counters_;
   bool paused_ = false;

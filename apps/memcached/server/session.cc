@@ -15,7 +15,8 @@ namespace {
 constexpr std::size_t kKeepCapacity = std::size_t{64} << 10;
 }  // namespace
 
-Session::Session(Server& server, CoreId core) : server_(server), counters_(server.counters[core]) {}
+Session::Session(Server& server, CoreId core, ConnectionInfo* connection)
+    : server_(server), counters_(server.counters[core]), connection_(connection) {}
 
 Session::~Session() { std::free(buffer_); }
 
@@ -47,7 +48,10 @@ bool Session::buffer(const uint8_t* data, std::size_t length) {
 std::size_t Session::handle(const uint8_t* data, std::size_t length, net::IOBuf& out,
                             Outcome* outcome) {
   Store& store = server_.store;
-  Context context{server_, store.table(), store.clock(), store.clock().now(), counters_};
+  Context context{server_, store.table(), store.clock(), store.clock().now(), counters_,
+                  connection_};
+  if (connection_ != nullptr && connection_->last_command.load(std::memory_order_relaxed) != context.now)
+    connection_->last_command.store(context.now, std::memory_order_relaxed);
   Reply reply(out);
   std::size_t pos = 0;
   while (pos < length) {

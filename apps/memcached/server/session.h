@@ -30,7 +30,8 @@ class Session {
     kClose,   // send what `out` holds, then close
   };
 
-  Session(Server& server, CoreId core);
+  // `connection` (may be null): the client's entry for `stats conns`.
+  Session(Server& server, CoreId core, ConnectionInfo* connection = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -54,6 +55,7 @@ class Session {
 
   Server& server_;
   Counters& counters_;
+  ConnectionInfo* connection_;
   Protocol protocol_ = Protocol::kUnknown;
   uint8_t* buffer_ = nullptr;  // unhandled input: [start_, size_)
   std::size_t start_ = 0;
