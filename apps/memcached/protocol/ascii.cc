@@ -5,6 +5,7 @@
 
 #include "apps/memcached/protocol/meta.h"
 #include "apps/memcached/protocol/stats.h"
+#include "apps/memcached/protocol/words.h"
 #include "apps/memcached/store/number.h"
 
 namespace ebb::memcached::ascii {
@@ -19,23 +20,15 @@ constexpr std::size_t kMaxTokens = 8;
 
 constexpr string_view kBadFormat = "CLIENT_ERROR bad command line format\r\n";
 
-struct Line {
-  string_view tokens[kMaxTokens];
-  std::size_t count = 0;  // kMaxTokens: that many or more
-  bool noreply = false;   // the last token is "noreply"
+struct Line : Words<kMaxTokens> {
+  bool noreply = false;  // the last word is "noreply"
 };
 
-// Splits on runs of spaces, as memcached's tokenizer does.
-void tokenize(string_view text, Line* line) {
-  std::size_t i = 0;
-  while (i < text.size() && line->count < kMaxTokens) {
-    while (i < text.size() && text[i] == ' ') ++i;
-    if (i == text.size()) break;
-    const std::size_t start = i;
-    while (i < text.size() && text[i] != ' ') ++i;
-    line->tokens[line->count++] = text.substr(start, i - start);
-  }
-  line->noreply = line->count > 1 && line->tokens[line->count - 1] == "noreply";
+Line split_line(string_view text) {
+  Line line;
+  split_words(text, &line);
+  line.noreply = line.count > 1 && line.at[line.count - 1] == "noreply";
+  return line;
 }
 
 // The next space-separated word of `rest`, which moves past it.
@@ -90,7 +83,7 @@ void Handler::write_value(const Item* item, bool with_cas) {
   out_.write_decimal(item->value_length);
   if (with_cas) {
     out_.write_char(' ');
-    out_.write_decimal(c_.server.settings.cas ? item->cas : 0);
+    out_.write_decimal(c_.visible_cas(item->cas));
   }
   out_.write("\r\n");
   out_.write(item->value(), item->value_length);
@@ -155,15 +148,15 @@ Handled Handler::store(const Line& line, StoreMode mode, bool with_cas, const ch
     out_.write("ERROR\r\n");
     return {consumed};
   }
-  const string_view key = line.tokens[1];
+  const string_view key = line.at[1];
   uint32_t flags = 0;
   int64_t exptime = 0;
   int64_t bytes = 0;
   uint64_t cas = 0;
-  if (key.size() > kMaxKeyLength || !parse_u32(line.tokens[2], &flags) ||
-      !parse_exptime(line.tokens[3], &exptime) ||
-      !parse_i64(line.tokens[4], INT32_MIN, INT32_MAX, &bytes) ||
-      (with_cas && !parse_u64(line.tokens[5], &cas)) || bytes < 0 || bytes > INT32_MAX - 2) {
+  if (key.size() > kMaxKeyLength || !parse_u32(line.at[2], &flags) ||
+      !parse_exptime(line.at[3], &exptime) ||
+      !parse_i64(line.at[4], INT32_MIN, INT32_MAX, &bytes) ||
+      (with_cas && !parse_u64(line.at[5], &cas)) || bytes < 0 || bytes > INT32_MAX - 2) {
     // The data block cannot be found without a length: memcached treats it
     // as further commands too.
     reply(line, kBadFormat);
@@ -234,7 +227,7 @@ Handled Handler::store(const Line& line, StoreMode mode, bool with_cas, const ch
 // delete <key> [0] [noreply]: the old hold time is accepted only as 0.
 void Handler::remove(const Line& line) {
   if (line.count > 2) {
-    const bool hold_is_zero = line.tokens[2] == "0";
+    const bool hold_is_zero = line.at[2] == "0";
     const bool valid = (line.count == 3 && (hold_is_zero || line.noreply)) ||
                        (line.count == 4 && hold_is_zero && line.noreply);
     if (!valid) {
@@ -242,7 +235,7 @@ void Handler::remove(const Line& line) {
       return;
     }
   }
-  const string_view key = line.tokens[1];
+  const string_view key = line.at[1];
   if (key.size() > kMaxKeyLength) {
     reply(line, kBadFormat);
     return;
@@ -258,14 +251,14 @@ void Handler::remove(const Line& line) {
 
 // incr|decr <key> <delta> [noreply]
 void Handler::arith(const Line& line, bool incr) {
-  const string_view key = line.tokens[1];
+  const string_view key = line.at[1];
   if (key.size() > kMaxKeyLength) {
     reply(line, kBadFormat);
     return;
   }
   ArithRequest request;
   request.incr = incr;
-  if (!parse_u64(line.tokens[2], &request.delta)) {
+  if (!parse_u64(line.at[2], &request.delta)) {
     reply(line, "CLIENT_ERROR invalid numeric delta argument\r\n");
     return;
   }
@@ -296,13 +289,13 @@ void Handler::arith(const Line& line, bool incr) {
 
 // touch <key> <exptime> [noreply]
 void Handler::touch(const Line& line) {
-  const string_view key = line.tokens[1];
+  const string_view key = line.at[1];
   if (key.size() > kMaxKeyLength) {
     reply(line, kBadFormat);
     return;
   }
   int64_t exptime = 0;
-  if (!parse_exptime(line.tokens[2], &exptime)) {
+  if (!parse_exptime(line.at[2], &exptime)) {
     reply(line, "CLIENT_ERROR invalid exptime argument\r\n");
     return;
   }
@@ -327,7 +320,7 @@ void Handler::flush_all(const Line& line) {
     out_.write("ERROR\r\n");
     return;
   }
-  if (args == 1 && !parse_exptime(line.tokens[1], &delay)) {
+  if (args == 1 && !parse_exptime(line.at[1], &delay)) {
     reply(line, "CLIENT_ERROR invalid exptime argument\r\n");
     return;
   }
@@ -337,7 +330,7 @@ void Handler::flush_all(const Line& line) {
 }
 
 void Handler::stats(const Line& line) {
-  const string_view group = line.count > 1 ? line.tokens[1] : string_view();
+  const string_view group = line.count > 1 ? line.at[1] : string_view();
   if (line.count > 2) {
     out_.write("ERROR\r\n");
     return;
@@ -366,7 +359,7 @@ void Handler::stats(const Line& line) {
 // verbosity <level> [noreply]
 void Handler::verbosity(const Line& line) {
   uint32_t level = 0;
-  if (!parse_u32(line.tokens[1], &level)) {
+  if (!parse_u32(line.at[1], &level)) {
     reply(line, kBadFormat);
     return;
   }
@@ -378,7 +371,7 @@ void Handler::verbosity(const Line& line) {
 // write on (a smaller one evicts as writes come).
 void Handler::cache_memlimit(const Line& line) {
   uint32_t mib = 0;
-  if (!parse_u32(line.tokens[1], &mib)) {
+  if (!parse_u32(line.at[1], &mib)) {
     reply(line, kBadFormat);
     return;
   }
@@ -445,8 +438,7 @@ Handled handle(Context& context, const char* data, std::size_t length, Reply& ou
   if (command == "gat") return handler.retrieve(rest, consumed, false, true);
   if (command == "gats") return handler.retrieve(rest, consumed, true, true);
 
-  Line line;
-  tokenize(text, &line);
+  const Line line = split_line(text);
   const std::size_t n = line.count;
   auto wants = [&](std::size_t count) { return n == count || (n == count + 1 && line.noreply); };
   if (command == "set") return handler.store(line, StoreMode::kSet, false, data, length, consumed);

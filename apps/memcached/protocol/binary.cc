@@ -233,11 +233,8 @@ Request parse(const Header& h, Command command, const uint8_t* data) {
 }
 
 // With CAS off (-C) items have none to show or compare, as in memcached.
-uint64_t visible_cas(const Context& context, uint64_t cas) {
-  return context.server.settings.cas ? cas : 0;
-}
 uint64_t request_cas(const Context& context, const Header& h) {
-  return visible_cas(context, h.cas);
+  return context.visible_cas(h.cas);
 }
 
 void write_header(Reply& out, const Header& request, Status status, uint8_t extras_length,
@@ -279,7 +276,7 @@ void reply_hit(const Context& context, const Request& request, const Item& item,
       base == kOpGetK || base == kOpGatK ? request.key : std::string_view{};
   const std::string_view value = base == kOpTouch ? std::string_view{} : item.value_view();
   write_header(out, request.header, kSuccess, sizeof(uint32_t), key.size(),
-               sizeof(uint32_t) + key.size() + value.size(), visible_cas(context, item.cas));
+               sizeof(uint32_t) + key.size() + value.size(), context.visible_cas(item.cas));
   out.write_be<uint32_t>(item.client_flags);
   out.write(key);
   out.write(value);
@@ -403,7 +400,7 @@ void handle_store(Context& context, const Request& request, Reply& out) {
   const StoreStatus status = context.table.store(item, store, context.now, &cas);
   count_store(context.counters, store, status);
   if (status == StoreStatus::kStored) {
-    reply_done(out, request, visible_cas(context, cas));
+    reply_done(out, request, context.visible_cas(cas));
   } else {
     reply_error(out, request.header, store_failure(base, status));
   }
@@ -449,7 +446,7 @@ void reply_arith(const Context& context, const Request& request, const ArithResu
     case ArithStatus::kOk:
       if (request.command.quiet) return;
       write_header(out, request.header, kSuccess, 0, 0, sizeof(uint64_t),
-                   visible_cas(context, result.cas));
+                   context.visible_cas(result.cas));
       out.write_be<uint64_t>(result.value);
       return;
     case ArithStatus::kNotFound:

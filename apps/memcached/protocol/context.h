@@ -45,6 +45,10 @@ struct Context {
   ServerTime now;      // read once per batch
   Counters& counters;  // this core's
   const ConnectionInfo* connection = nullptr;  // the client's (null: none, as for UDP)
+
+  // The CAS a client is shown: with -C the server keeps none, and memcached
+  // reports 0.
+  uint64_t visible_cas(uint64_t cas) const { return server.settings.cas ? cas : 0; }
 };
 
 // What handling one request did. A handler looks at the bytes at the start

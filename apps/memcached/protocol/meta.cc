@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "apps/memcached/protocol/words.h"
 #include "apps/memcached/store/number.h"
 
 namespace ebb::memcached::meta {
@@ -39,91 +40,7 @@ constexpr string_view kNoMemory = "SERVER_ERROR out of memory storing object";
 // ---------------------------------------------------------------------------
 // Reading the command line.
 
-struct Tokens {
-  string_view at[kMaxTokens];
-  std::size_t count = 0;  // kMaxTokens: that many or more
-};
-
-// Splits on runs of spaces, as memcached's tokenizer does (a tab belongs to
-// its token).
-void tokenize(string_view text, Tokens* tokens) {
-  std::size_t i = 0;
-  while (i < text.size() && tokens->count < kMaxTokens) {
-    while (i < text.size() && text[i] == ' ')
-      ++i;
-    if (i == text.size()) break;
-    const std::size_t start = i;
-    while (i < text.size() && text[i] != ' ')
-      ++i;
-    tokens->at[tokens->count++] = text.substr(start, i - start);
-  }
-}
-
-// What C's strto* functions read from a token. memcached parses every meta
-// number with them (through its safe_strto* wrappers), so their leniencies
-// are part of the protocol: leading white space, a sign, and anything after
-// a white space character.
-struct CNumber {
-  bool ok = false;  // digits, then the end or white space
-  bool negative = false;
-  bool overflow = false;  // past 64 bits (strto*'s ERANGE)
-  uint64_t magnitude = 0;
-};
-
-bool is_c_space(char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-CNumber scan_number(string_view text) {
-  CNumber n;
-  std::size_t i = 0;
-  while (i < text.size() && is_c_space(text[i]))
-    ++i;
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) n.negative = text[i++] == '-';
-  const std::size_t digits = i;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    const auto digit = static_cast<uint64_t>(text[i] - '0');
-    if (n.magnitude > (UINT64_MAX - digit) / 10)
-      n.overflow = true;
-    else
-      n.magnitude = n.magnitude * 10 + digit;
-  }
-  n.ok = i > digits && (i == text.size() || is_c_space(text[i]));
-  return n;
-}
-
-// The bits strtoul/strtoull return: a negative number wraps.
-uint64_t wrapped(const CNumber& n) {
-  return n.negative ? 0 - n.magnitude : n.magnitude;
-}
-
-// safe_strtol: a long, stored into an int32_t without a range check (so
-// T99999999999 is a time in 2008, as memcached reads it).
-bool parse_int32(string_view text, int32_t* out) {
-  const CNumber n = scan_number(text);
-  const uint64_t limit = n.negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
-  if (!n.ok || n.overflow || n.magnitude > limit) return false;
-  *out = static_cast<int32_t>(static_cast<uint32_t>(wrapped(n)));
-  return true;
-}
-
-// safe_strtoull: a negative number is refused, but "-0" is 0.
-bool parse_uint64(string_view text, uint64_t* out) {
-  const CNumber n = scan_number(text);
-  if (!n.ok || n.overflow) return false;
-  const uint64_t bits = wrapped(n);
-  if (n.negative && static_cast<int64_t>(bits) < 0) return false;
-  *out = bits;
-  return true;
-}
-
-// safe_strtoul: the same, then cut to 32 bits (F4294967296 is 0).
-bool parse_uint32(string_view text, uint32_t* out) {
-  uint64_t v = 0;
-  if (!parse_uint64(text, &v)) return false;
-  *out = static_cast<uint32_t>(v);
-  return true;
-}
+using Tokens = Words<kMaxTokens>;
 
 // ---------------------------------------------------------------------------
 // Keys, plain or base64 (the b flag).
@@ -295,7 +212,7 @@ struct Flags {
 // A TTL token as an expiry, as memcached's realtime() makes it.
 bool parse_ttl(const Context& c, string_view text, ServerTime* out) {
   int32_t ttl = 0;
-  if (!parse_int32(text, &ttl)) return false;
+  if (!parse_strtol32(text, &ttl)) return false;
   *out = ttl > 0 && ttl <= ServerClock::kMaxRelative ? c.now + static_cast<ServerTime>(ttl)
                                                      : c.clock.expiry(ttl);
   return true;
@@ -347,16 +264,16 @@ string_view parse_flags(const Context& c, Command command, const Tokens& tokens,
         if (!parse_ttl(c, arg, &f->recache_time)) fail_with(kBadToken);
         break;
       case 'F':
-        if (!parse_uint32(arg, &f->client_flags)) failed = true;  // memcached sets no message
+        if (!parse_strtoul(arg, &f->client_flags)) failed = true;  // memcached sets no message
         break;
       case 'C':
-        if (!parse_uint64(arg, &f->cas))
+        if (!parse_strtoull(arg, &f->cas))
           fail_with(kBadToken);
         else
           f->has_cas = true;
         break;
       case 'E':
-        if (!parse_uint64(arg, &f->new_cas))
+        if (!parse_strtoull(arg, &f->new_cas))
           fail_with(kBadToken);
         else
           f->has_new_cas = true;
@@ -368,11 +285,11 @@ string_view parse_flags(const Context& c, Command command, const Tokens& tokens,
           f->mode = token[1];
         break;
       case 'J':
-        if (!parse_uint64(arg, &f->initial))
+        if (!parse_strtoull(arg, &f->initial))
           fail_with("CLIENT_ERROR invalid numeric initial value");
         break;
       case 'D':
-        if (!parse_uint64(arg, &f->delta)) fail_with("CLIENT_ERROR invalid numeric delta value");
+        if (!parse_strtoull(arg, &f->delta)) fail_with("CLIENT_ERROR invalid numeric delta value");
         break;
       case 'v':
         f->value = true;
@@ -440,11 +357,6 @@ Handled answer(Reply& out, string_view message, std::size_t consumed) {
 // the bits are how mg tells one client it won the right to recache.
 Item& bits_of(const Item* item) {
   return *const_cast<Item*>(item);
-}
-
-// With -C the server keeps no CAS: memcached reports 0.
-uint64_t cas_of(const Context& c, uint64_t cas) {
-  return c.server.settings.cas ? cas : 0;
 }
 
 // The common checks that open mg, md and ma: the key and the token count.
@@ -529,7 +441,7 @@ bool get_flag(const Context& c, const Flags& f, const Key& key, const Item* item
       break;
     case 'c':
       line->flag('c');
-      line->add_decimal(cas_of(c, item->cas));
+      line->add_decimal(c.visible_cas(item->cas));
       break;
     case 'f':
       line->flag('f');
@@ -759,7 +671,7 @@ Handled set_value(Context& c, const Tokens& tokens, const Key& key, const Flags&
       line.key(key);
     } else if (token[0] == 'c') {
       line.flag('c');
-      line.add_decimal(cas_of(c, cas));
+      line.add_decimal(c.visible_cas(cas));
     }
   }
   line.end();
@@ -775,7 +687,7 @@ Handled set(Context& c, const Tokens& tokens, const char* data, std::size_t leng
   if (!key.set(tokens.at[1]) || tokens.count == 2) return answer(out, kBadFormat, line_length);
   if (tokens.count >= kTooManyTokens) return answer(out, kTooLong, line_length);
   int32_t size = 0;
-  if (!parse_int32(tokens.at[2], &size) || size < 0 || size > INT32_MAX - 2)
+  if (!parse_strtol32(tokens.at[2], &size) || size < 0 || size > INT32_MAX - 2)
     return answer(out, kBadFormat, line_length);
   // From here an error skips the data, whether it has arrived or not.
   const std::size_t block = static_cast<std::size_t>(size) + 2;
@@ -882,7 +794,7 @@ Handled arith_done(Context& c, const Tokens& tokens, const Key& key, const Flags
     switch (token[0]) {
       case 'c':
         line.flag('c');
-        line.add_decimal(cas_of(c, result.cas));
+        line.add_decimal(c.visible_cas(result.cas));
         break;
       case 't':
         line.flag('t');
@@ -1012,7 +924,7 @@ Handled debug(Context& c, const Tokens& tokens, std::size_t consumed, Reply& out
   line.add(" la=");
   line.add_decimal(static_cast<uint32_t>(c.now - last_access));
   line.add(" cas=");
-  line.add_decimal(cas_of(c, item->cas));
+  line.add_decimal(c.visible_cas(item->cas));
   line.add(item->has(Item::kFetched) ? " fetch=yes" : " fetch=no");
   line.add(" cls=1 size=");  // no slab classes here: every item is in "class 1"
   line.add_decimal(memcached_size(c, item));
@@ -1029,7 +941,7 @@ Handled handle(Context& context, const char* data, std::size_t length, std::size
   string_view text(data, newline);
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   Tokens tokens;
-  tokenize(text, &tokens);
+  split_words(text, &tokens);
   const string_view name = tokens.count > 0 ? tokens.at[0] : string_view();
   if (name.size() != 2 || name[0] != 'm') return answer(out, kError, line_length);
   Handled handled;

@@ -37,14 +37,6 @@ class Reply {
     char digits[kMaxDecimalDigits];
     write(digits, format_decimal(v, digits));
   }
-  void write_signed(int64_t v) {
-    if (v < 0) {
-      write_char('-');
-      write_decimal(static_cast<uint64_t>(-(v + 1)) + 1);
-    } else {
-      write_decimal(static_cast<uint64_t>(v));
-    }
-  }
   // Big-endian integers for the binary protocol.
   template <class T>
   void write_be(T v) {

@@ -1,7 +1,7 @@
 #pragma once
-// Decimal numbers as memcached reads and writes them: strict parsers for
-// protocol fields (no sign where none belongs, no overflow, nothing after the
-// digits) and the lenient one incr/decr apply to stored values.
+// Decimal numbers as memcached reads and writes them: strict parsers for the
+// classic commands' fields (no sign where none belongs, no overflow, nothing
+// after the digits), and memcached's own lenient readings.
 
 #include <cstddef>
 #include <cstdint>
@@ -60,18 +60,66 @@ inline bool parse_i64(std::string_view text, int64_t min, int64_t max, int64_t* 
   return true;
 }
 
-// A stored counter, read the way memcached reads it (strtoull): optional
-// leading white space and '+', digits within uint64_t, then the end or white space
-// (anything after that is ignored: "1 2" counts as 1).
-inline bool parse_counter(std::string_view value, uint64_t* out) {
-  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+// ---- memcached's own readings (its safe_strto* wrappers of C's strto*) ----
+// The meta protocol's numbers and the values incr/decr count are read this
+// way, leniencies included: leading white space, a sign, and anything after
+// a white space character. (The classic commands' fields use the strict
+// parsers above: see tests/conformance/ascii_cases.txt.)
+
+struct CNumber {
+  bool ok = false;  // digits, then the end or white space
+  bool negative = false;
+  bool overflow = false;  // past 64 bits (strto*'s ERANGE)
+  uint64_t magnitude = 0;
+};
+
+inline bool is_c_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+inline CNumber scan_c_number(std::string_view text) {
+  CNumber n;
   std::size_t i = 0;
-  while (i < value.size() && space(value[i])) ++i;
-  if (i < value.size() && value[i] == '+') ++i;
-  std::size_t end = i;
-  while (end < value.size() && value[end] >= '0' && value[end] <= '9') ++end;
-  if (end < value.size() && !space(value[end])) return false;
-  return parse_u64(value.substr(i, end - i), out);
+  while (i < text.size() && is_c_space(text[i])) ++i;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) n.negative = text[i++] == '-';
+  const std::size_t digits = i;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    const auto digit = static_cast<uint64_t>(text[i] - '0');
+    if (n.magnitude > (UINT64_MAX - digit) / 10) n.overflow = true;
+    else n.magnitude = n.magnitude * 10 + digit;
+  }
+  n.ok = i > digits && (i == text.size() || is_c_space(text[i]));
+  return n;
+}
+
+// The bits strtoul/strtoull return: a negative number wraps.
+inline uint64_t c_bits(const CNumber& n) { return n.negative ? 0 - n.magnitude : n.magnitude; }
+
+// safe_strtoull: a negative number is refused, but "-0" is 0. A stored
+// counter reads this way ("12 " and "+12" count as 12).
+inline bool parse_strtoull(std::string_view text, uint64_t* out) {
+  const CNumber n = scan_c_number(text);
+  if (!n.ok || n.overflow) return false;
+  const uint64_t bits = c_bits(n);
+  if (n.negative && static_cast<int64_t>(bits) < 0) return false;
+  *out = bits;
+  return true;
+}
+
+// safe_strtoul: the same, then cut to 32 bits (F4294967296 is 0).
+inline bool parse_strtoul(std::string_view text, uint32_t* out) {
+  uint64_t v = 0;
+  if (!parse_strtoull(text, &v)) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// safe_strtol: a long, stored into an int32_t without a range check (so
+// T99999999999 is a time in 2008, as memcached reads it).
+inline bool parse_strtol32(std::string_view text, int32_t* out) {
+  const CNumber n = scan_c_number(text);
+  const uint64_t limit = n.negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  if (!n.ok || n.overflow || n.magnitude > limit) return false;
+  *out = static_cast<int32_t>(static_cast<uint32_t>(c_bits(n)));
+  return true;
 }
 
 }  // namespace ebb::memcached

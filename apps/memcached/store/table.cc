@@ -393,7 +393,7 @@ ArithResult ItemTable::arith(std::string_view key, const ArithRequest& request, 
   }
   // memcached checks the value before the CAS.
   uint64_t value = 0;
-  if (!parse_counter(old->value_view(), &value)) return {ArithStatus::kNonNumeric};
+  if (!parse_strtoull(old->value_view(), &value)) return {ArithStatus::kNonNumeric};
   if (request.compare_cas && old->cas != request.cas) return {ArithStatus::kExists};
   if (request.incr) value += request.delta;  // wraps at 2^64, as memcached's does
   else value = request.delta > value ? 0 : value - request.delta;

@@ -224,6 +224,16 @@ TEST_F(AsciiTest, VersionVerbosityStatsUnknown) {
   EXPECT_NE(send("stats cores\r\n").find("STAT core0:cmd_get 2\r\n"), std::string::npos);
 }
 
+TEST_F(AsciiTest, CacheMemlimitChangesTheLimit) {
+  EXPECT_EQ(send("cache_memlimit 100\r\n"), "OK\r\n");
+  EXPECT_NE(send("stats\r\n").find("STAT limit_maxbytes 104857600\r\n"), std::string::npos);
+  EXPECT_EQ(send("cache_memlimit 7\r\n"),
+            "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+  EXPECT_EQ(send("cache_memlimit x\r\n"), "CLIENT_ERROR bad command line format\r\n");
+  EXPECT_EQ(send("cache_memlimit 9 noreply\r\n"), "");
+  EXPECT_NE(send("stats\r\n").find("STAT limit_maxbytes 9437184\r\n"), std::string::npos);
+}
+
 TEST_F(AsciiTest, QuitClosesAfterEarlierReplies) {
   EXPECT_EQ(send("set k 0 0 1\r\na\r\nquit\r\nget k\r\n"), "STORED\r\n");
   EXPECT_TRUE(closed());

@@ -38,7 +38,7 @@ TEST(SettingsTest, DefaultsAreMemcachedsExceptTheCores) {
 TEST(SettingsTest, ShortLongAndAttachedForms) {
   Settings s;
   ASSERT_EQ(parse({"-p", "4000", "-U4001", "--listen=127.0.0.1", "-t", "2", "--memory-limit=128",
-                   "-c", "10", "-I", "2m", "-vv", "-M", "-C", "--net=posix"},
+                   "-c", "10", "-I", "2m", "-vv", "-M", "-C", "--net=posix", "--idle-spin=0"},
                   &s),
             0);
   EXPECT_EQ(s.tcp_port, 4000);
@@ -51,6 +51,7 @@ TEST(SettingsTest, ShortLongAndAttachedForms) {
   EXPECT_EQ(s.verbose, 2u);
   EXPECT_FALSE(s.evict);
   EXPECT_FALSE(s.cas);
+  EXPECT_EQ(s.idle_spin_us, 0);
 }
 
 TEST(SettingsTest, BadValuesAreErrors) {
@@ -68,6 +69,7 @@ TEST(SettingsTest, BadValuesAreErrors) {
   EXPECT_EQ(parse({"-p"}, &s), 2);
   EXPECT_EQ(parse({"--frobnicate"}, &s), 2);
   EXPECT_EQ(parse({"extra"}, &s), 2);
+  EXPECT_EQ(parse({"--idle-spin=soon"}, &s), 2);
   const std::string errors = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(errors.find("ebb-memcached: -p wants a whole number from 0 to 65535, not '70000'"),
             std::string::npos)
