@@ -165,7 +165,7 @@ Handled Handler::store(const Line& line, StoreMode mode, bool with_cas, const ch
   const auto value_length = static_cast<std::size_t>(bytes);
   bool too_large = false;
   Item* item = nullptr;
-  if (Item::size_for(key.size(), value_length) > c_.table.options().item_size_max) {
+  if (!c_.table.fits(key.size(), value_length)) {
     too_large = true;
   } else if (consumed + value_length + 2 > length) {
     return {0, consumed + value_length + 2};  // wait for the whole block

@@ -418,7 +418,7 @@ Handled refuse_large_value(Context& context, const Header& h, Opcode base, const
 }
 
 bool value_too_large(const Context& context, const Header& h) {
-  return Item::size_for(h.key_length, h.value_length()) > context.table.options().item_size_max;
+  return !context.table.fits(h.key_length, h.value_length());
 }
 
 void handle_delete(Context& context, const Request& request, Reply& out) {

@@ -702,8 +702,7 @@ Handled set(Context& c, const Tokens& tokens, const char* data, std::size_t leng
   if (!opaques_fit(tokens, kFirstSetFlag)) return refuse(kOpaqueTooLong);
   StoreMode mode = StoreMode::kSet;
   if (!store_mode(f.mode, &mode)) return refuse("CLIENT_ERROR invalid mode for ms M token");
-  if (Item::size_for(key.bytes().size(), static_cast<std::size_t>(size)) >
-      c.table.options().item_size_max) {
+  if (!c.table.fits(key.bytes().size(), static_cast<std::size_t>(size))) {
     bump_counter(c.counters.store_too_large);
     drop_stale_value(c, key.bytes());
     return refuse(kTooLarge);

@@ -113,12 +113,11 @@ std::atomic<Item*>* ItemTable::locate(std::string_view key, uint32_t hash) const
 Item* ItemTable::allocate(std::string_view key, uint32_t client_flags, ServerTime exptime,
                           std::size_t value_length, bool* too_large) {
   if (too_large != nullptr) *too_large = false;
-  const std::size_t size = Item::size_for(key.size(), value_length);
-  if (key.size() > kMaxKeyLength || size > options_.item_size_max) {
+  if (key.size() > kMaxKeyLength || !fits(key.size(), value_length)) {
     if (too_large != nullptr) *too_large = true;
     return nullptr;
   }
-  void* memory = mem::malloc(size);
+  void* memory = mem::malloc(Item::size_for(key.size(), value_length));
   if (memory == nullptr) {
     out_of_memory_.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
@@ -295,7 +294,7 @@ StoreStatus ItemTable::store(Item* item, const StoreRequest& request, ServerTime
       bool too_large = false;
       Item* combined = nullptr;
       const std::size_t total = std::size_t{old->value_length} + item->value_length;
-      if (Item::size_for(old->key_length, total) > options_.item_size_max) {
+      if (!fits(old->key_length, total)) {
         too_large = true;
       } else {
         combined = copy_with_value(*old, total);

@@ -109,6 +109,12 @@ class ItemTable {
   ItemTable& operator=(const ItemTable&) = delete;
 
   const TableOptions& options() const { return options_; }
+  // Whether an item of these sizes is within the item size limit (-I): the
+  // protocols ask before they read a value, so that one too large is
+  // skipped as it arrives, never buffered.
+  bool fits(std::size_t key_length, std::size_t value_length) const {
+    return Item::size_for(key_length, value_length) <= options_.item_size_max;
+  }
   // memcached's cache_memlimit: takes effect from the next write on.
   void set_memory_limit(std::size_t bytes) {
     memory_limit_.store(bytes, std::memory_order_relaxed);
