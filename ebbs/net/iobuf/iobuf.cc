@@ -263,6 +263,25 @@ Result<IOBuf> IOBuf::clone() const {
   return copy;
 }
 
+Result<IOBuf> IOBuf::clone_range(std::size_t offset, std::size_t n) const {
+  EBB_CHECK(offset <= length_ && n <= length_ - offset,
+            "IOBuf::clone_range(%zu, %zu) of a %zu-byte chain", offset, n, length_);
+  IOBuf copy;
+  for (const Link* l = head_; l != nullptr && n > 0; l = l->next) {
+    if (offset >= l->length) {
+      offset -= l->length;
+      continue;
+    }
+    const std::size_t here = l->length - offset < n ? l->length - offset : n;
+    Result<Link*> link = new_link(l->buffer, l->data + offset, here);
+    if (!link) return link.error();
+    copy.push_link_back(*link);
+    offset = 0;
+    n -= here;
+  }
+  return copy;
+}
+
 // ---- writing at the ends -----------------------------------------------------
 
 std::size_t IOBuf::headroom() const {

@@ -89,6 +89,10 @@ class IOBuf {
   // Another chain over the same bytes (shares every buffer: neither side
   // can write into them afterwards).
   Result<IOBuf> clone() const;
+  // A chain over bytes [offset, offset + n) of this one, sharing their
+  // buffers (TCP sends a window of its send queue this way, and keeps the
+  // queue for retransmission). offset + n > length() is a panic.
+  Result<IOBuf> clone_range(std::size_t offset, std::size_t n) const;
 
   // ---- writing at the ends ----
   // Writable room before the first link's data / after the last link's.

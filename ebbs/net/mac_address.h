@@ -1,0 +1,35 @@
+#pragma once
+// MacAddress: a 48-bit Ethernet address.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "runtime/result.h"
+
+namespace ebb::net {
+
+struct MacAddress {
+  uint8_t bytes[6] = {};
+
+  static constexpr MacAddress Broadcast() { return {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }
+  // A locally administered unicast address made from a number (for devices
+  // that have none of their own: TAP, the in-memory wire).
+  static constexpr MacAddress Local(uint32_t n) {
+    return {{0x02, 0xeb, static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16),
+             static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)}};
+  }
+  // "aa:bb:cc:dd:ee:ff"; Errc::kInvalidArgument otherwise.
+  static Result<MacAddress> Parse(std::string_view text);
+  std::string to_string() const;
+
+  bool is_broadcast() const { return *this == Broadcast(); }
+  bool is_multicast() const { return (bytes[0] & 1) != 0; }
+  bool is_zero() const { return *this == MacAddress{}; }
+  friend bool operator==(const MacAddress& a, const MacAddress& b) {
+    return std::memcmp(a.bytes, b.bytes, 6) == 0;
+  }
+};
+
+}  // namespace ebb::net

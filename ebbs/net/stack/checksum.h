@@ -1,0 +1,45 @@
+#pragma once
+// The Internet checksum (RFC 1071): a ones'-complement sum of 16-bit words.
+// A sum is accumulated over pieces (a pseudo-header, a header, the links of
+// a payload chain) and folded once at the end; pieces of odd length are
+// handled by the accumulator, not by the caller.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ebbs/net/iobuf/iobuf.h"
+
+namespace ebb::net::stack {
+
+class Checksum {
+ public:
+  // Adds bytes that follow what was added before in the same stream.
+  void add(const uint8_t* data, std::size_t length);
+  void add(const IOBuf& chain) {
+    chain.for_each_range([this](const uint8_t* data, std::size_t length) { add(data, length); });
+  }
+  // Adds a 16-bit or 32-bit value as if its big-endian bytes came next
+  // (at an even position: for pseudo-headers, before any odd-length piece).
+  void add16(uint16_t v) { sum_ += v; }
+  void add32(uint32_t v) { sum_ += (v >> 16) + (v & 0xffff); }
+  // The checksum to store: the complement of the folded sum.
+  uint16_t finish() const;
+  // For a received packet summed with its checksum field included: true
+  // when the sum checks out.
+  bool verifies() const { return finish() == 0; }
+
+ private:
+  uint64_t sum_ = 0;
+  bool odd_ = false;  // an odd number of bytes so far: the next byte is a low byte
+};
+
+// The TCP and UDP pseudo-header (RFC 9293 3.1, RFC 768) in a Checksum.
+inline void add_pseudo_header(Checksum& sum, uint32_t source, uint32_t destination,
+                              uint8_t protocol, uint32_t length) {
+  sum.add32(source);
+  sum.add32(destination);
+  sum.add16(protocol);
+  sum.add16(static_cast<uint16_t>(length));
+}
+
+}  // namespace ebb::net::stack
