@@ -15,9 +15,11 @@
 #include <cstring>
 #include <thread>
 
+#include <string>
+
 #include "apps/common/flags.h"
-#include "ebbs/net/posix/tcp.h"
-#include "ebbs/net/posix/udp.h"
+#include "apps/common/network.h"
+#include "ebbs/net/posix/stats.h"
 #include "runtime/hosted/runtime.h"
 
 namespace {
@@ -41,9 +43,11 @@ void echo_datagram(DatagramSocket& socket, Endpoint from, IOBuf data) {
 
 void usage(FILE* out) {
   std::fprintf(out,
-               "usage: ebb-echo --port P [--cores N]\n"
+               "usage: ebb-echo --port P [--cores N] [network flags]\n"
                "  --port P    TCP and UDP port to echo on (0: one the system picks)\n"
-               "  --cores N   cores to run (default: every CPU this process may use)\n");
+               "  --cores N   cores to run (default: every CPU this process may use)\n"
+               "%s",
+               ebb::apps::NetworkFlags::usage());
 }
 
 }  // namespace
@@ -52,6 +56,7 @@ int main(int argc, char** argv) {
   uint64_t cores = ebb::Runtime::available_cpus();
   uint64_t port = 0;
   bool have_port = false;
+  ebb::apps::NetworkFlags network;
   for (int i = 1; i < argc; ++i) {
     const char* arg = argv[i];
     const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
@@ -65,12 +70,31 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(arg, "--cores") == 0) {
       if (!ebb::apps::parse_number("ebb-echo", arg, value, 1, ebb::kMaxCores, &cores)) return 2;
       ++i;
+    } else if (std::strncmp(arg, "--", 2) == 0) {
+      // A network flag: --name=value or --name value (--dhcp takes none).
+      std::string name(arg + 2);
+      const char* flag_value = nullptr;
+      if (const std::size_t eq = name.find('='); eq != std::string::npos) {
+        flag_value = arg + 2 + eq + 1;
+        name.resize(eq);
+      } else if (name != "dhcp") {
+        flag_value = value;
+        ++i;
+      }
+      const int taken = network.parse("ebb-echo", name.c_str(), flag_value);
+      if (taken < 0) return 2;
+      if (taken == 0) {
+        std::fprintf(stderr, "ebb-echo: unknown argument '%s'\n", arg);
+        usage(stderr);
+        return 2;
+      }
     } else {
       std::fprintf(stderr, "ebb-echo: unknown argument '%s'\n", arg);
       usage(stderr);
       return 2;
     }
   }
+  if (!network.check("ebb-echo")) return 2;
   if (!have_port) {
     std::fprintf(stderr, "ebb-echo: --port is required\n");
     usage(stderr);
@@ -86,21 +110,26 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   ebb::Runtime runtime({.cores = static_cast<uint32_t>(cores)});
-  auto ports = runtime.run_on(0, [port] {
-    const auto p = static_cast<uint16_t>(port);
-    return ebb::net::posix::listen(p, &echo_connection)
-        .then([](ebb::net::posix::Listener tcp) {
-          // UDP on the same port number as TCP (which may have been picked).
-          return ebb::net::posix::bind_udp(tcp.port(), &echo_datagram);
-        });
+  ebb::apps::Network* net = nullptr;
+  auto ports = runtime.run_on(0, [port, &network, &net]() -> ebb::Result<uint16_t> {
+    ebb::Result<std::unique_ptr<ebb::apps::Network>> started = ebb::apps::Network::Start(network);
+    if (!started) return started.error();
+    net = started->release();  // serves until the process ends
+    ebb::Result<uint16_t> tcp = net->listen(static_cast<uint16_t>(port), &echo_connection, 0);
+    if (!tcp) return tcp.error();
+    // UDP on the same port number as TCP (which may have been picked).
+    ebb::Status udp = net->bind_udp(*tcp, &echo_datagram, 0);
+    if (!udp) return udp.error();
+    return *tcp;
   });
   if (!ports) {
-    std::fprintf(stderr, "ebb-echo: cannot listen on port %" PRIu64 ": %s (errno %d)\n", port,
-                 ports.error().message(), ports.error().sys_errno());
+    char why[ebb::kErrorTextSize];
+    std::fprintf(stderr, "ebb-echo: cannot echo on port %" PRIu64 ": %s\n", port,
+                 ports.error().describe(why, sizeof why));
     return 1;
   }
-  std::printf("ebb-echo: echoing on port %u (tcp and udp), %" PRIu64 " cores\n", ports->port(),
-              cores);
+  std::printf("ebb-echo: echoing on port %u (tcp and udp), %" PRIu64 " cores, %s\n", *ports,
+              cores, net->describe().c_str());
   std::fflush(stdout);
 
   std::thread signals([&stop_signals] {

@@ -19,8 +19,7 @@
 #include "apps/memcached/protocol/context.h"
 #include "apps/memcached/server/connection.h"
 #include "apps/memcached/server/settings.h"
-#include "ebbs/net/posix/tcp.h"
-#include "ebbs/net/posix/udp.h"
+#include "apps/common/network.h"
 #include "runtime/hosted/runtime.h"
 #include "runtime/stats.h"
 
@@ -32,6 +31,7 @@ using namespace ebb::memcached;
 // The server, for the handlers every core runs (made before the cores start
 // serving and kept until the process ends).
 Server* g_server = nullptr;
+apps::Network* g_network = nullptr;
 
 struct CoreShare {
   CoreStats runtime;
@@ -87,35 +87,34 @@ int main(int argc, char** argv) {
     Result<Ref<Store>> store = Store::Create(table);
     if (!store) return store.error();
     g_server = new Server(settings, **store, settings.cores);
-    net::posix::ListenOptions listen;
-    listen.ip = settings.listen_ip;
-    Result<net::posix::Listener> tcp =
-        net::posix::listen(settings.tcp_port,
-                           [](net::Connection c) { serve_connection(*g_server, std::move(c)); },
-                           listen)
-            .block();
+    Result<std::unique_ptr<apps::Network>> network = apps::Network::Start(settings.network);
+    if (!network) return network.error();
+    g_network = network->release();
+    Result<uint16_t> tcp = g_network->listen(
+        settings.tcp_port, [](net::Connection c) { serve_connection(*g_server, std::move(c)); },
+        settings.listen_ip);
     if (!tcp) return tcp.error();
     if (settings.udp_port != 0) {
-      Result<net::posix::Listener> udp =
-          net::posix::bind_udp(
-              settings.udp_port,
-              [](net::DatagramSocket& socket, net::Endpoint from, net::IOBuf data) {
-                serve_datagram(*g_server, socket, from, std::move(data));
-              },
-              settings.listen_ip)
-              .block();
+      Status udp = g_network->bind_udp(
+          settings.udp_port,
+          [](net::DatagramSocket& socket, net::Endpoint from, net::IOBuf data) {
+            serve_datagram(*g_server, socket, from, std::move(data));
+          },
+          settings.listen_ip);
       if (!udp) return udp.error();
     }
-    return tcp->port();
+    return *tcp;
   });
   if (!started) {
-    std::fprintf(stderr, "ebb-memcached: cannot listen on port %u: %s (errno %d)\n",
-                 settings.tcp_port, started.error().message(), started.error().sys_errno());
+    char why[kErrorTextSize];
+    std::fprintf(stderr, "ebb-memcached: cannot serve on port %u: %s\n", settings.tcp_port,
+                 started.error().describe(why, sizeof why));
     return 1;
   }
   std::printf("ebb-memcached: listening on port %u (tcp)", *started);
   if (settings.udp_port != 0) std::printf(" and %u (udp)", settings.udp_port);
-  std::printf(", %u cores, %zu MiB\n", settings.cores, settings.memory_limit >> 20);
+  std::printf(", %u cores, %zu MiB, %s\n", settings.cores, settings.memory_limit >> 20,
+              g_network->describe().c_str());
   std::fflush(stdout);
 
   std::vector<CoreShare> shares;

@@ -16,6 +16,10 @@
 #include <set>
 #include <utility>
 
+#include <sys/epoll.h>
+
+#include "runtime/hosted/fd_watch.h"
+
 namespace ebb::drivers {
 namespace {
 
@@ -279,5 +283,12 @@ TapCounters TapDevice::counters() const {
     total += counters(q);
   return total;
 }
+
+Status TapDevice::watch(uint32_t queue, Function<void()> on_ready) {
+  return hosted::watch_fd(fd(queue), EPOLLIN,
+                          [ready = std::move(on_ready)](uint32_t) mutable { ready(); });
+}
+
+void TapDevice::unwatch(uint32_t queue) { (void)hosted::unwatch_fd(fd(queue)); }
 
 }  // namespace ebb::drivers

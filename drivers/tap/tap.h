@@ -29,6 +29,7 @@
 #include "ebbs/net/device.h"
 #include "ebbs/net/iobuf/iobuf.h"
 #include "ebbs/net/mac_address.h"
+#include "runtime/function.h"
 #include "runtime/panic.h"
 #include "runtime/result.h"
 
@@ -77,6 +78,10 @@ class TapDevice {
   const std::string& name() const { return name_; }
   // The fd of `queue`, to watch for EPOLLIN; owned by the device.
   int fd(uint32_t queue) const { return queue_at(queue).fd; }
+  // Runs on_ready (an event on the calling core) whenever frames wait on
+  // `queue`; the stack's glue reads them then. unwatch() stops it. On a core.
+  Status watch(uint32_t queue, Function<void()> on_ready);
+  void unwatch(uint32_t queue);
 
   // One writev of the chain's ranges. Errc::kExhausted when the kernel has
   // no room (dropped), kInvalidArgument for a frame longer than mtu() +

@@ -93,7 +93,7 @@ void settings(const Context& c, Emitter& e) {
   e.text("evictions", s.evict ? "on" : "off");
   e.text("cas_enabled", s.cas ? "yes" : "no");
   e.text("binding_protocol", "auto-negotiate");
-  e.text("net", s.net == NetBackend::kPosix ? "posix" : "stack");
+  e.text("net", s.network.stack ? "stack" : "posix");
   e.text("store", "shared table, lock-free reads (RCU), 256 write shards");
 }
 

@@ -30,11 +30,12 @@ void usage(FILE* out) {
                "  -v, --verbose             say more (-vv: every connection)\n"
                "  -M, --disable-evictions   refuse writes when memory is full instead of evicting\n"
                "  -C, --disable-cas         no CAS values\n"
-               "      --net=posix           network backend (posix: Linux sockets)\n"
+               "%s"
                "      --idle-spin=US        how long an idle core polls before it sleeps\n"
                "                            (default 20; 0: sleep at once, as memcached does)\n"
                "  -V, --version             print the version\n"
-               "  -h, --help                this text\n");
+               "  -h, --help                this text\n",
+               apps::NetworkFlags::usage());
 }
 
 // Prints "ebb-memcached: MESSAGE 'VALUE'"; the exit code for a bad flag.
@@ -79,6 +80,11 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
       {"disable-evictions", no_argument, nullptr, 'M'},
       {"disable-cas", no_argument, nullptr, 'C'},
       {"net", required_argument, nullptr, 'N'},
+      {"tap", required_argument, nullptr, 'N'},
+      {"ip", required_argument, nullptr, 'N'},
+      {"gateway", required_argument, nullptr, 'N'},
+      {"dhcp", no_argument, nullptr, 'N'},
+      {"tap-queues", required_argument, nullptr, 'N'},
       {"idle-spin", required_argument, nullptr, 'S'},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
@@ -89,7 +95,8 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
   uint64_t n = 0;
   bool item_size_given = false;
   for (;;) {
-    const int opt = getopt_long(argc, argv, ":p:U:l:t:m:c:I:vMCVh", kLong, nullptr);
+    int long_index = -1;
+    const int opt = getopt_long(argc, argv, ":p:U:l:t:m:c:I:vMCVh", kLong, &long_index);
     if (opt == -1) break;
     const char* flag = argv[optind - 1];
     switch (opt) {
@@ -135,15 +142,7 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
         settings->cas = false;
         break;
       case 'N':
-        if (std::strcmp(optarg, "posix") == 0) {
-          settings->net = NetBackend::kPosix;
-        } else if (std::strcmp(optarg, "stack") == 0) {
-          std::fprintf(stderr, "%s: --net=stack is not available yet (the own TCP/IP stack comes "
-                               "with a later release); use --net=posix\n", kProgram);
-          return 2;
-        } else {
-          return fail("--net wants posix or stack, not", optarg);
-        }
+        if (settings->network.parse(kProgram, kLong[long_index].name, optarg) < 0) return 2;
         break;
       case 'S':
         if (!apps::parse_number(kProgram, "--idle-spin", optarg, 0, 1'000'000, &n)) return 2;
@@ -170,6 +169,7 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
     std::fprintf(stderr, "%s: unexpected argument '%s'\n", kProgram, argv[optind]);
     return 2;
   }
+  if (!settings->network.check(kProgram)) return 2;
   // memcached's bounds on the item size.
   if (item_size_given) {
     if (settings->item_size_max < 1024) {

@@ -1,15 +1,15 @@
 #pragma once
 // Settings: ebb-memcached's command line, memcached's own flags where they
-// make sense (-p -U -l -t -m -c -I -v -M -C), plus --net to pick the network
-// backend.
+// make sense (-p -U -l -t -m -c -I -v -M -C), plus the network flags
+// (apps/common/network.h) that pick Linux sockets or the own stack.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-namespace ebb::memcached {
+#include "apps/common/network_flags.h"
 
-enum class NetBackend : uint8_t { kPosix, kStack };
+namespace ebb::memcached {
 
 struct Settings {
   uint16_t tcp_port = 11211;                           // -p
@@ -22,7 +22,7 @@ struct Settings {
   uint32_t verbose = 0;                                // -v, -vv
   bool evict = true;                                   // -M turns eviction off
   bool cas = true;                                     // -C turns CAS off
-  NetBackend net = NetBackend::kPosix;                 // --net
+  apps::NetworkFlags network;                          // --net, --tap, --ip, ...
   int64_t idle_spin_us = -1;                           // --idle-spin (-1: the runtime's default)
 };
 

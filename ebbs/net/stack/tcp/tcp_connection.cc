@@ -377,9 +377,12 @@ bool TcpConnection::process_ack(const TcpSegment& seg) {
     snd_wl2_ = seg.ack;
     if (snd_wnd_ > 0) {
       persist_at_ = 0;
-      window_probes_ = 0;
+      persist_backoff_ = 0;
     }
   }
+  // The peer answers: a window it keeps closed is no reason to give up
+  // (RFC 1122 4.2.2.17); only probes nobody answers are.
+  window_probes_ = 0;
   // Our FIN acknowledged?
   const bool fin_acked = fin_sent_ && snd_una_ == snd_max_;
   if (fin_acked) {
@@ -807,8 +810,8 @@ void TcpConnection::on_persist_timeout() {
   // that carries its window, and accepts nothing it has no room for.
   ++layer_.engine().counters().tcp_window_probes;
   send_control(tcp::kAck, snd_una_ - 1);
-  persist_at_ = now() + min64(rtt_.rto() << (window_probes_ < 16 ? window_probes_ : 16),
-                              config.max_rto_ns);
+  if (persist_backoff_ < 16) ++persist_backoff_;
+  persist_at_ = now() + min64(rtt_.rto() << persist_backoff_, config.max_rto_ns);
 }
 
 void TcpConnection::on_keepalive_timeout(uint64_t t) {

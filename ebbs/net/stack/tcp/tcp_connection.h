@@ -123,7 +123,10 @@ class TcpConnection final : public ConnectionState {
   void output();
   void send_segment(uint32_t seq, uint32_t length, uint8_t flags);
   void send_control(uint8_t flags, uint32_t seq);  // no data
-  void send_ack() { send_control(tcp::kAck, snd_nxt_); }
+  // At SND.MAX, not SND.NXT: after a timeout SND.NXT goes back to SND.UNA,
+  // possibly behind what the peer already has, and an ACK there would look
+  // old to the peer and be dropped unread (BSD does the same).
+  void send_ack() { send_control(tcp::kAck, snd_max_); }
   void send_challenge_ack();
   void retransmit_first();
   void window_update_if_opened();
@@ -188,6 +191,7 @@ class TcpConnection final : public ConnectionState {
   uint64_t time_wait_at_ = 0;   // also FIN-WAIT-2's orphan timeout
   uint32_t retransmits_ = 0;    // of the current first unacknowledged segment
   uint32_t window_probes_ = 0;     // zero-window probes unanswered
+  uint32_t persist_backoff_ = 0;   // probes sent while the window stays closed
   uint32_t keepalive_probes_ = 0;  // keepalive probes unanswered
   uint64_t opened_at_ = 0;         // when the first SYN went out (its round trip)
   uint32_t unacked_segments_ = 0;  // received, not yet acknowledged

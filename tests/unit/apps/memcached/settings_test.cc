@@ -64,7 +64,13 @@ TEST(SettingsTest, BadValuesAreErrors) {
   EXPECT_EQ(parse({"-I", "512"}, &s), 2);         // under 1024 bytes
   EXPECT_EQ(parse({"-I", "2g"}, &s), 2);          // not a size
   EXPECT_EQ(parse({"-m", "1", "-I", "1m"}, &s), 2);  // over half the memory
-  EXPECT_EQ(parse({"--net=stack"}, &s), 2);
+  EXPECT_EQ(parse({"--net=stack"}, &s), 2);  // no --tap
+  EXPECT_EQ(parse({"--net=stack", "--tap=t0"}, &s), 2);  // no --ip
+  EXPECT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2"}, &s), 2);  // no prefix
+  EXPECT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2/24", "--dhcp"}, &s), 2);
+  EXPECT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2/24", "--gateway=10.0.0.1"}, &s), 2);
+  EXPECT_EQ(parse({"--tap=t0"}, &s), 2);  // without --net=stack
+  EXPECT_EQ(parse({"--net=stack", "--tap=a-name-much-too-long", "--dhcp"}, &s), 2);
   EXPECT_EQ(parse({"--net=dpdk"}, &s), 2);
   EXPECT_EQ(parse({"-p"}, &s), 2);
   EXPECT_EQ(parse({"--frobnicate"}, &s), 2);
@@ -76,9 +82,33 @@ TEST(SettingsTest, BadValuesAreErrors) {
       << errors;
   EXPECT_NE(errors.find("item max size cannot be less than 1024 bytes"), std::string::npos);
   EXPECT_NE(errors.find("higher than 1/2 of memory max"), std::string::npos);
-  EXPECT_NE(errors.find("--net=stack is not available yet"), std::string::npos);
+  EXPECT_NE(errors.find("--net=stack needs --tap=NAME"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("--net=stack needs --ip=ADDRESS/PREFIX or --dhcp"), std::string::npos);
+  EXPECT_NE(errors.find("--ip wants ADDRESS/PREFIX, not '198.18.0.2'"), std::string::npos);
+  EXPECT_NE(errors.find("--ip and --dhcp exclude each other"), std::string::npos);
+  EXPECT_NE(errors.find("--gateway is not on the --ip subnet"), std::string::npos);
+  EXPECT_NE(errors.find("--tap, --ip, --gateway and --dhcp need --net=stack"), std::string::npos);
   EXPECT_NE(errors.find("-p needs a value"), std::string::npos);
   EXPECT_NE(errors.find("unknown argument '--frobnicate'"), std::string::npos);
+}
+
+TEST(SettingsTest, NetworkFlagsPickTheOwnStack) {
+  Settings s;
+  ASSERT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2/24", "--gateway=198.18.0.1",
+                   "--tap-queues=2"},
+                  &s),
+            0);
+  EXPECT_TRUE(s.network.stack);
+  EXPECT_EQ(s.network.tap, "t0");
+  EXPECT_EQ(s.network.ip, 0xc6120002u);
+  EXPECT_EQ(s.network.prefix, 24);
+  EXPECT_EQ(s.network.gateway, 0xc6120001u);
+  EXPECT_EQ(s.network.tap_queues, 2u);
+  ASSERT_EQ(parse({"--net=stack", "--tap", "t1", "--dhcp"}, &s), 0);
+  EXPECT_TRUE(s.network.dhcp);
+  EXPECT_EQ(s.network.ip, 0u);
+  ASSERT_EQ(parse({}, &s), 0);
+  EXPECT_FALSE(s.network.stack);
 }
 
 TEST(SettingsTest, HelpAndVersionExitAtOnce) {

@@ -8,6 +8,7 @@
 
 #include "ebbs/net/stack/tcp/tcp_connection.h"
 #include "tests/support/frames.h"
+#include "tests/unit/ebbs/net/stack/intruder.h"
 #include "tests/unit/ebbs/net/stack/sim.h"
 #include "tests/unit/ebbs/net/stack/tcp_transfer.h"
 
@@ -15,17 +16,6 @@ namespace ebb::net::stack {
 namespace {
 
 using namespace testing;
-
-TcpConnection* only_connection(Engine& e) {
-  TcpConnection* found = nullptr;
-  e.tcp().for_each([&found](TcpConnection& c) { found = &c; });
-  return found;
-}
-
-TcpState state_of(Engine& e) {
-  TcpConnection* c = only_connection(e);
-  return c == nullptr ? TcpState::kClosed : c->state();
-}
 
 TEST(TcpStatesTest, SimultaneousOpen) {
   Simulation sim;
@@ -161,38 +151,6 @@ INSTANTIATE_TEST_SUITE_P(States, TcpResetTest,
                                            ResetCase{"LastAck", TcpState::kLastAck},
                                            ResetCase{"Closing", TcpState::kClosing}),
                          [](const auto& info) { return std::string(info.param.name); });
-
-// A third host's hand-made segments, to reach the states a well-behaved
-// peer never leaves a connection in.
-class Intruder {
- public:
-  static constexpr uint32_t kIp = 0xc6120009;  // 198.18.0.9
-  explicit Intruder(Simulation& sim) : sim_(sim), mac_(MacAddress::Local(0x99)) {
-    // Teach a our address (an ARP request to it, which it answers).
-    sim_.a().receive(frame_of(ethernet(MacAddress::Broadcast(), mac_, eth::kTypeArp,
-                                       arp_packet(arp::kRequest, mac_, kIp, MacAddress{}, kIpA))));
-    sim_.set_filter(0, [this](IOBuf& f) {
-      SentSegment s = parse_tcp_frame(f);
-      if (s.valid && s.destination_ip == kIp) {
-        sent.push_back(s);
-        return false;  // nobody else is meant to see these
-      }
-      return true;
-    });
-    sim_.step();
-  }
-  void send(TcpFields t) {
-    sim_.a().receive(frame_of(ethernet(sim_.a().mac(), mac_, eth::kTypeIpv4,
-                                       ipv4({.source = kIp, .destination = kIpA},
-                                            tcp_segment(kIp, kIpA, t)))));
-    sim_.step();
-  }
-  std::vector<SentSegment> sent;
-
- private:
-  Simulation& sim_;
-  MacAddress mac_;
-};
 
 TEST(TcpStatesTest, ResetInSynSentRefusesTheConnect) {
   Simulation sim;
