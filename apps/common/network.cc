@@ -42,7 +42,9 @@ class PosixNetwork final : public Network {
 class StackNetwork final : public Network {
  public:
   using TapStack = net::stack::Stack<drivers::TapDevice>;
-  explicit StackNetwork(TapStack* stack, std::string tap) : stack_(stack), tap_(std::move(tap)) {}
+  // On core 0, once the address is known (describe() may run anywhere).
+  StackNetwork(TapStack* stack, std::string tap)
+      : stack_(stack), tap_(std::move(tap)), interface_(stack->engine().interface()) {}
 
   Result<uint16_t> listen(uint16_t port, AcceptHandler on_accept, uint32_t) override {
     if (port == 0) port = next_port_++;
@@ -54,7 +56,7 @@ class StackNetwork final : public Network {
     return stack_->bind_udp(port, handler).block();
   }
   std::string describe() const override {
-    const net::stack::InterfaceConfig& i = stack_->config().interface;
+    const net::stack::InterfaceConfig& i = interface_;
     std::string text = "own stack on " + tap_ + ", " + ip_text(i.ip) + "/" + std::to_string(i.prefix);
     if (i.gateway != 0) text += " via " + ip_text(i.gateway);
     return text;
@@ -63,6 +65,7 @@ class StackNetwork final : public Network {
  private:
   TapStack* stack_;  // runs until the process ends
   std::string tap_;
+  net::stack::InterfaceConfig interface_;  // as started (a DHCP renewal may change it later)
   uint16_t next_port_ = 10000;
 };
 
@@ -70,8 +73,6 @@ class StackNetwork final : public Network {
 
 Result<std::unique_ptr<Network>> Network::Start(const NetworkFlags& flags) {
   if (!flags.stack) return std::unique_ptr<Network>(new PosixNetwork());
-  if (flags.dhcp)
-    return Error(Errc::kInvalidArgument, "--dhcp is not wired into the apps yet; use --ip");
   drivers::TapOptions tap_options;
   tap_options.queues = flags.tap_queues;
   Result<drivers::TapDevice> tap = drivers::TapDevice::Open(flags.tap, tap_options);
@@ -82,6 +83,10 @@ Result<std::unique_ptr<Network>> Network::Start(const NetworkFlags& flags) {
   config.interface.gateway = flags.gateway;
   Result<StackNetwork::TapStack*> stack = StackNetwork::TapStack::Start(std::move(*tap), config).block();
   if (!stack) return stack.error();
+  if (flags.dhcp) {
+    Result<net::stack::DhcpLease> lease = (*stack)->lease().block();
+    if (!lease) return lease.error();
+  }
   return std::unique_ptr<Network>(new StackNetwork(*stack, flags.tap));
 }
 

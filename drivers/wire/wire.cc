@@ -349,8 +349,12 @@ Status WireEnd::transmit(uint32_t queue, net::IOBuf frame) {
     SpinLockGuard guard(d.lock);
     return d.refuse_full();
   }
-  // Copy outside the lock: the receiver may be polling on another core.
-  Result<net::IOBuf> copy = copy_contiguous(frame);
+  // A frame that is one link of memory nobody else sees is handed over as
+  // it is (as a NIC would DMA it); any other is copied into one, outside
+  // the lock: the receiver may be polling on another core.
+  Result<net::IOBuf> copy = frame.link_count() == 1 && !frame.is_shared() && frame.headroom() > 0
+                                ? Result<net::IOBuf>(std::move(frame))
+                                : copy_contiguous(frame);
   if (!copy) return copy.error();
 
   const uint32_t q = queue % queues_;

@@ -219,4 +219,4 @@ BENCHMARK(BM_EchoRoundTrip<EpollEcho>)->Name("BM_EchoRoundTrip_Epoll")->UseRealT
 BENCHMARK(BM_EchoThroughput<EbbEcho>)->Name("BM_EchoThroughput_Ebb")->UseRealTime();
 BENCHMARK(BM_EchoThroughput<EpollEcho>)->Name("BM_EchoThroughput_Epoll")->UseRealTime();
 
-BENCHMARK_MAIN();
+// main() is in net_stack_bench.cc (it also takes --requests N).

@@ -116,7 +116,8 @@ def time(v=0):
 
 
 NEXT = time(0)
-T_40MS, T_200MS, T_1S, T_17S, T_34S, T_67S = time(31), time(35), time(40), time(48), time(50), time(52)
+# Past the delayed ACK (40 ms), ~1 s, past keepalive idle (10 s), reassembly (30 s), 2 MSL (60 s).
+T_49MS, T_1S, T_17S, T_34S, T_67S = time(31), time(40), time(48), time(50), time(52)
 
 
 def act(action, arg=0, conn=0):
@@ -156,6 +157,10 @@ def seeds():
         + frame(arp(1, target_ip=OTHER_IP)) \
         + frame(arp(1, sender_mac=b"\x01\0\x5e\0\0\1")) \
         + frame(arp(3)) + NEXT + NEXT
+    s["arp-table-full"] = bytes([ARP]) + b"".join(  # 20 hosts ask (the table holds 16)
+        frame(arp(1, bytes([2, 0, 0, 0, 1, i]), 0xC6120010 + i)) for i in range(20)) \
+        + b"".join(act(CONNECT, 0x40 | i) for i in range(3)) + time(52) \
+        + frame(arp(1, bytes([2, 0, 0, 0, 1, 99]), 0xC6120070)) + NEXT
     s["arp-reply"] = bytes([0]) + frame(arp(2, target_mac=OUR_MAC, dst=OUR_MAC)) \
         + NEXT + NEXT + NEXT + NEXT + NEXT
     s["arp-unanswered"] = bytes([SILENT_CONNECT]) + NEXT + NEXT + act(CONNECT, 0x40 | 1) \
@@ -165,7 +170,8 @@ def seeds():
     bad = bytearray(ethernet(ipv4(1, icmp_echo(1, 3, payload))))
     bad[-1] ^= 0xFF
     s["icmp-echo"] = bytes([ARP]) + frame(ethernet(ipv4(1, icmp_echo(1, 1, payload)))) \
-        + frame(ethernet(ipv4(1, icmp_echo(1, 2, payload), dst=SUBNET_BROADCAST), dst=BROADCAST_MAC)) \
+        + frame(ethernet(ipv4(1, icmp_echo(1, 2, payload), dst=SUBNET_BROADCAST),
+                         dst=BROADCAST_MAC)) \
         + frame(bytes(bad), fix=0) + frame(ethernet(ipv4(1, icmp_echo(1, 4, b"", kind=0)))) \
         + frame(ethernet(ipv4(1, icmp_echo(2, 1, payload), src=OTHER_IP), src=OTHER_MAC)) \
         + act(PING, 7) + act(PING, 250) + act(PING_BROADCAST, 1) + act(PING_BROADCAST, 2) \
@@ -178,7 +184,8 @@ def seeds():
         + act(UDP_SEND, 3) + act(UDP_SEND, 40) + act(TOGGLE_UDP) \
         + frame(ethernet(ipv4(17, udp(1234, UDP_PORT, b"closed")))) + act(TOGGLE_UDP) \
         + frame(ethernet(ipv4(17, udp(1235, UDP_PORT, b"again"), src=OTHER_IP), src=OTHER_MAC)) \
-        + frame(ethernet(ipv4(17, udp(1234, UDP_PORT, b"bcast"), dst=SUBNET_BROADCAST), dst=BROADCAST_MAC)) \
+        + frame(ethernet(ipv4(17, udp(1234, UDP_PORT, b"bcast"), dst=SUBNET_BROADCAST),
+                         dst=BROADCAST_MAC)) \
         + NEXT + NEXT + NEXT + NEXT
     # ---- IPv4 fragments ----
     data = bytes((i * 7) & 0xFF for i in range(600))
@@ -196,13 +203,20 @@ def seeds():
         + frame(ethernet(ipv4(17, dgram[0:16], ident=204, frag=0x2000)), CSUM) \
         + frame(ethernet(ipv4(17, dgram[0:24], ident=204, frag=0x2000 | 1)), CSUM) \
         + T_34S + fragments(17, dgram, [240, 480], 200, order=[2]) + NEXT + NEXT
+    s["ip-fragments-datagram-limit"] = bytes([0]) + b"".join(  # 65 in progress (limit 64)
+        frame(ethernet(ipv4(17, b"f" * 8, ident=1000 + i, frag=0x2000)), CSUM) for i in range(65)) \
+        + T_34S + frame(ethernet(ipv4(17, b"f" * 8, ident=999, frag=0x2000)), CSUM)
+    s["ip-fragments-fragment-limit"] = bytes([0]) + b"".join(  # 65 of one datagram (limit 64)
+        frame(ethernet(ipv4(17, b"g" * 8, ident=7, frag=0x2000 | i)), CSUM) for i in range(1, 66)) \
+        + T_34S
     # ---- TCP, passive ----
-    s["tcp-handshake"] = bytes([ARP]) + handshake() + segment(PSH | ACK, hello) + T_40MS \
+    s["tcp-handshake"] = bytes([ARP]) + handshake() + segment(PSH | ACK, hello) + T_49MS \
         + segment(ACK) + segment(FIN | ACK) + NEXT + segment(ACK) + T_67S
     s["tcp-handshake-plain"] = bytes([0]) + frame(arp(1)) \
         + segment(SYN, seq=77, fix=PLAIN, options=MSS(1460)) \
         + segment(ACK, fix=PLAIN | REL_SEQ | REL_ACK | CHAIN) \
-        + segment(PSH | ACK, hello, fix=REL | SHARED) + segment(PSH | ACK, hello * 3, fix=REL | CHAIN) \
+        + segment(PSH | ACK, hello, fix=REL | SHARED) \
+        + segment(PSH | ACK, hello * 3, fix=REL | CHAIN) \
         + NEXT + segment(ACK) + act(CLOSE) + segment(ACK) + segment(FIN | ACK) + NEXT + NEXT
     s["tcp-active-close"] = bytes([ARP]) + handshake() + act(SEND, 99) + segment(ACK) + act(CLOSE) \
         + segment(ACK) + segment(FIN | ACK) + segment(FIN | ACK, seq=-1) + T_67S + NEXT
@@ -218,7 +232,8 @@ def seeds():
             bytes([30, 10]) + b"\0" * 8, bytes([0, 2, 4, 1, 1]), bytes([1] * 8), bytes([3, 3]),
             bytes([2, 4, 5]) + b"\0" * 37]
     s["tcp-options"] = bytes([ARP]) + b"".join(
-        segment(SYN, seq=i * 1000, fix=PLAIN, sport=6000 + i, options=o) + segment(ACK, sport=6000 + i)
+        segment(SYN, seq=i * 1000, fix=PLAIN, sport=6000 + i, options=o)
+        + segment(ACK, sport=6000 + i)
         for i, o in enumerate(opts)) \
         + segment(SYN, seq=1, fix=PLAIN, sport=6100, options=MSS(1)) + segment(ACK, sport=6100) \
         + act(SEND_BIG, 0) + segment(ACK, b"x" * 30, fix=REL | RETARGET) + NEXT
@@ -235,13 +250,18 @@ def seeds():
     # more data that nobody acknowledges, until the retransmissions give up.
     s["tcp-retransmit"] = bytes([ARP]) + handshake() + act(SEND_BIG, 7) + segment(ACK, ack=-2636) \
         + segment(ACK, ack=-2636) * 3 + segment(ACK, ack=-1176) + segment(ACK) \
-        + act(SEND_BIG, 3) + NEXT * 8
+        + act(SEND_BIG, 3) + segment(ACK, ack=-588) + segment(ACK) + act(SEND_BIG, 3) + NEXT * 8
     s["tcp-zero-window"] = bytes([ARP]) + handshake(options=MSS(1000)) + segment(ACK, window=0) \
         + act(SEND, 200) + NEXT + NEXT + NEXT + segment(ACK, window=100) + NEXT \
         + segment(ACK, window=65535) + NEXT
     s["tcp-paused"] = bytes([ARP | PAUSED | SMALL_MTU]) + handshake() + b"".join(
         segment(ACK, bytes([65 + i]) * 512) for i in range(5)) + NEXT + NEXT + act(RESUME) \
         + segment(ACK) + act(PAUSE) + segment(ACK, b"z" * 900) + T_1S + act(RESUME) + NEXT
+    # The app pauses and 2 KiB fill the window; then a 1-byte zero-window
+    # probe at RCV.NXT (RFC 9293 3.8.6.1), and an old-sequence one (Linux's).
+    s["tcp-zero-window-probe"] = bytes([ARP | PAUSED | SMALL_MTU]) + handshake() + b"".join(
+        segment(ACK, bytes([65 + i]) * 512) for i in range(4)) + segment(ACK, b"P") \
+        + segment(ACK, seq=-2) + NEXT + act(RESUME) + segment(ACK, b"Q") + NEXT
     s["tcp-keepalive"] = bytes([ARP | KEEPALIVE]) + handshake() + T_17S + segment(ACK, seq=-1) \
         + T_17S + NEXT + NEXT + NEXT + NEXT
     s["tcp-echo-close"] = bytes([ARP | ECHO_CLOSE]) + handshake() + segment(PSH | ACK, hello) \
@@ -250,7 +270,8 @@ def seeds():
     s["tcp-half-close"] = bytes([ARP | ON_END]) + handshake() + segment(FIN | ACK) + act(SEND, 9) \
         + act(SHUTDOWN) + NEXT + segment(ACK) + NEXT
     s["tcp-watermarks"] = bytes([ARP | WATERMARKS]) + handshake() + act(SEND_BIG, 15) \
-        + segment(PSH | ACK, hello) + segment(ACK) + NEXT + segment(ACK) + segment(ACK, ack=-1) + NEXT
+        + segment(PSH | ACK, hello) + segment(ACK) + NEXT + segment(ACK) + segment(ACK, ack=-1) \
+        + NEXT
     s["tcp-small-mtu"] = bytes([ARP | SMALL_MTU]) + handshake() + act(SEND_BIG, 2) \
         + act(PING, 200) + act(UDP_SEND, 20) + segment(ACK) + NEXT
     s["tcp-listener-toggle"] = bytes([ARP]) + act(TOGGLE_LISTEN) + segment(SYN, seq=3, fix=PLAIN) \
@@ -259,12 +280,23 @@ def seeds():
     s["tcp-time-wait-recycle"] = bytes([ARP]) + b"".join(
         handshake(sport=8000 + i) + act(CLOSE) + segment(ACK, sport=8000 + i)
         + segment(FIN | ACK, sport=8000 + i) for i in range(6)) + NEXT
+    s["tcp-simultaneous-close"] = bytes([ARP]) + handshake() + act(CLOSE) \
+        + segment(FIN | ACK, ack=-1) \
+        + segment(ACK) + NEXT + segment(RST) + NEXT
+    s["tcp-fin-wait2-orphan"] = bytes([ARP | ON_END]) + handshake() + act(SHUTDOWN) + segment(ACK) \
+        + act(CLOSE) + segment(ACK, b"late") + T_67S + NEXT
+    s["tcp-persist-keepalive"] = bytes([ARP | KEEPALIVE]) + handshake() + segment(ACK, window=0) \
+        + act(SEND, 100) + NEXT + segment(ACK, window=1000, seq=0) + NEXT + time(46) \
+        + segment(ACK) \
+        + NEXT + NEXT
     # ---- TCP, active ----
     s["tcp-active"] = bytes([ARP]) + active_handshake() + segment(PSH | ACK, hello, sport=PEER_PORT,
                                                                  dport=ACTIVE_PORT) \
         + segment(ACK, sport=PEER_PORT, dport=ACTIVE_PORT) + segment(RST, fix=REL | RETARGET) + NEXT
-    s["tcp-active-retarget"] = bytes([ARP]) + segment(SYN | ACK, seq=5000, fix=PLAIN | REL_ACK | RETARGET) \
-        + segment(PSH | ACK, hello, fix=REL | RETARGET) + NEXT + segment(FIN | ACK, fix=REL | RETARGET) \
+    s["tcp-active-retarget"] = bytes([ARP]) \
+        + segment(SYN | ACK, seq=5000, fix=PLAIN | REL_ACK | RETARGET) \
+        + segment(PSH | ACK, hello, fix=REL | RETARGET) + NEXT \
+        + segment(FIN | ACK, fix=REL | RETARGET) \
         + segment(ACK, fix=REL | RETARGET) + NEXT
     s["tcp-active-fail"] = bytes([ARP]) + segment(ACK | SYN, seq=5000, ack=7, fix=PLAIN | REL_ACK,
                                                   sport=PEER_PORT, dport=ACTIVE_PORT) \
@@ -274,10 +306,14 @@ def seeds():
                                                         dport=ACTIVE_PORT, options=MSS(1400)) \
         + segment(SYN | ACK, seq=-1, fix=REL, sport=PEER_PORT, dport=ACTIVE_PORT) \
         + segment(PSH | ACK, hello, sport=PEER_PORT, dport=ACTIVE_PORT) + NEXT
+    s["tcp-simultaneous-open-rst"] = bytes([ARP]) \
+        + segment(SYN, seq=300, fix=PLAIN, sport=PEER_PORT, dport=ACTIVE_PORT) \
+        + segment(RST, fix=PLAIN | REL_SEQ, sport=PEER_PORT, dport=ACTIVE_PORT) + NEXT
     s["tcp-syn-sent-timeout"] = bytes([ARP]) + NEXT + NEXT + NEXT + NEXT + NEXT
     s["connect-many"] = bytes([ARP]) + b"".join(act(CONNECT, i & 0x3F) for i in range(70)) \
         + NEXT + segment(SYN, seq=1, fix=PLAIN) + NEXT + NEXT + NEXT + NEXT
     # ---- junk ----
+    syn = tcp(1, TCP_PORT, 0, 0, SYN)
     s["junk"] = bytes([ARP]) + frame(b"\x02\0\0\0\0\1\x02", 0) \
         + frame(ethernet(ipv4(17, udp(1, UDP_PORT, b"x")), dst=OTHER_MAC)) \
         + frame(ethernet(b"\0" * 40, ethertype=0x86DD), 0) \
@@ -285,12 +321,13 @@ def seeds():
         + frame(ethernet(ipv4(17, udp(1, UDP_PORT, b"opt"), options=b"\x01\x01\x01\x00"))) \
         + frame(ethernet(ipv4(99, b"proto 99"))) \
         + frame(ethernet(ipv4(6, b"\0" * 12)), PLAIN) \
-        + frame(ethernet(ipv4(6, tcp(1, TCP_PORT, 0, 0, SYN)[:12] + b"\xf0" + tcp(1, TCP_PORT, 0, 0, SYN)[13:])))\
+        + frame(ethernet(ipv4(6, syn[:12] + b"\xf0" + syn[13:]))) \
         + frame(ethernet(ipv4(6, tcp(0, TCP_PORT, 0, 0, SYN)))) \
-        + frame(ethernet(ipv4(6, tcp(1, TCP_PORT, 0, 0, SYN, dst=SUBNET_BROADCAST), dst=SUBNET_BROADCAST),
-                         dst=BROADCAST_MAC)) \
+        + frame(ethernet(ipv4(6, tcp(1, TCP_PORT, 0, 0, SYN, dst=SUBNET_BROADCAST),
+                              dst=SUBNET_BROADCAST), dst=BROADCAST_MAC)) \
         + frame(ethernet(ipv4(17, udp(1, UDP_PORT, b"x"), dst=0x0A000001))) \
-        + frame(ethernet(ipv4(17, b"\0\1\0\7\0\3\0\0"))) + frame(ethernet(ipv4(1, b"\x08\0"))) + NEXT
+        + frame(ethernet(ipv4(17, b"\0\1\0\7\0\3\0\0"))) + frame(ethernet(ipv4(1, b"\x08\0"))) \
+        + NEXT
     return s
 
 

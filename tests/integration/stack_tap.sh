@@ -5,7 +5,8 @@
 # 198.18.1.1/24; ebb-echo and then ebb-memcached run there with
 # --net=stack on the TAP as 198.18.1.2, and Linux's own tools are their
 # peers: ping, 100 MB each way through the echo checked byte for byte, many
-# connections at once, UDP, and memccapable's every ASCII and binary test.
+# connections at once, UDP, a lease from dnsmasq (--dhcp), and memccapable's
+# every ASCII and binary test.
 # Needs root, /dev/net/tun and iproute2; exits 77 (skipped) without them.
 # Everything it made goes away at the end, whatever happened.
 set -u
@@ -103,6 +104,24 @@ reply="$(in_ns timeout 5 bash -c "exec 4<>/dev/udp/198.18.1.2/7; printf '$big' >
 [[ "$reply" == "$big" ]] || fail "the 4000-byte datagram came back as ${#reply} bytes"
 stop
 
+# ---- --dhcp: a lease from Debian's dnsmasq on the host's side ----
+if command -v dnsmasq >/dev/null; then
+  nsenter --net="/var/run/netns/$ns" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
+    --interface=t0 --bind-interfaces --dhcp-range=198.18.1.50,198.18.1.59,255.255.255.0,1h \
+    --dhcp-option=3,198.18.1.1 --dhcp-leasefile="$work/leases" --pid-file="$work/dnsmasq.pid" \
+    >"$work/dnsmasq.out" 2>&1 &
+  dnsmasq_pid=$!
+  start dhcp.out "echoing on port 7" "$echo_bin" --port 7 --cores 2 --net=stack --tap=t0 --dhcp
+  leased="$(sed -n 's/.*own stack on t0, \(198\.18\.1\.5[0-9]\)\/24 via 198\.18\.1\.1.*/\1/p' "$work/dhcp.out")"
+  [[ -n "$leased" ]] || fail "no lease from dnsmasq in the range"
+  reply="$(in_ns timeout 10 bash -c "exec 3<>/dev/tcp/$leased/7 && echo over-dhcp >&3 && read -r -t 5 line <&3 && echo \$line")"
+  [[ "$reply" == "over-dhcp" ]] || fail "no echo from the leased address $leased ('$reply')"
+  grep -q "$leased" "$work/leases" || fail "dnsmasq has no lease for $leased"
+  stop
+  kill "$dnsmasq_pid" 2>/dev/null
+  wait "$dnsmasq_pid" 2>/dev/null
+fi
+
 # ---- ebb-memcached: memccapable, every ASCII and binary test ----
 if command -v memccapable >/dev/null; then
   start memcached.out "listening on port 11211" "$memcached_bin" -p 11211 -t 2 --net=stack --tap=t0 --ip=198.18.1.2/24
@@ -111,4 +130,4 @@ if command -v memccapable >/dev/null; then
   grep -q "All tests passed" "$work/capable.out" || fail "memccapable did not report success"
   stop
 fi
-echo "stack_tap.sh: ping, 100 MB each way, 64 connections, UDP and memccapable over the own stack: ok"
+echo "stack_tap.sh: ping, 100 MB each way, 64 connections, UDP, DHCP and memccapable over the own stack: ok"

@@ -35,8 +35,11 @@ Line split_line(string_view text) {
 string_view next_word(string_view& rest) {
   std::size_t i = 0;
   while (i < rest.size() && rest[i] == ' ') ++i;
-  std::size_t end = i;
-  while (end < rest.size() && rest[end] != ' ') ++end;
+  // memchr for the end: keys are long enough for its wide compares to pay.
+  const void* space = i < rest.size() ? std::memchr(rest.data() + i, ' ', rest.size() - i) : nullptr;
+  const std::size_t end =
+      space != nullptr ? static_cast<std::size_t>(static_cast<const char*>(space) - rest.data())
+                       : rest.size();
   string_view word = rest.substr(i, end - i);
   rest.remove_prefix(end);
   return word;

@@ -10,7 +10,9 @@ namespace ebb::net {
 namespace {
 
 // Owned bytes start this far into their allocation (16-byte aligned).
-constexpr std::size_t kHeaderBytes = (sizeof(IOBuf::Buffer) + 15) & ~std::size_t{15};
+// An owned allocation: the Buffer, its embedded first Link, then the bytes.
+constexpr std::size_t kLinkOffset = (sizeof(IOBuf::Buffer) + 7) & ~std::size_t{7};
+constexpr std::size_t kHeaderBytes = (kLinkOffset + sizeof(IOBuf::Link) + 15) & ~std::size_t{15};
 
 Error no_memory(std::size_t bytes) {
   return Error(Errc::kExhausted, "IOBuf: out of memory", static_cast<int64_t>(bytes));
@@ -20,7 +22,7 @@ IOBuf::Buffer* new_header(uint8_t* start, std::size_t capacity, bool owned,
                           void (*release)(void*, void*), void* arg) {
   void* memory = std::malloc(sizeof(IOBuf::Buffer));
   if (memory == nullptr) return nullptr;
-  return new (memory) IOBuf::Buffer{{0}, owned, start, capacity, release, arg};
+  return new (memory) IOBuf::Buffer{{0}, owned, start, capacity, release, arg, nullptr};
 }
 
 void release_buffer(IOBuf::Buffer* buffer) {
@@ -51,24 +53,22 @@ Result<IOBuf::Link*> IOBuf::new_buffer_link(std::size_t capacity, std::size_t he
   void* memory = std::malloc(bytes);
   if (memory == nullptr) return no_memory(bytes);
   auto* start = static_cast<uint8_t*>(memory) + kHeaderBytes;
-  auto* buffer = new (memory) Buffer{{0}, true, start, capacity + headroom, nullptr, nullptr};
-  Result<Link*> link = new_link(buffer, start + headroom, 0);
-  if (!link) std::free(memory);
+  auto* link_memory = static_cast<uint8_t*>(memory) + kLinkOffset;
+  auto* link = new (link_memory) Link{nullptr, start + headroom, 0, nullptr};
+  auto* buffer = new (memory) Buffer{{1}, true, start, capacity + headroom, nullptr, nullptr, link};
+  link->buffer = buffer;
   return link;
 }
 
 void IOBuf::drop(Link* link) {
   Buffer* buffer = link->buffer;
+  // The embedded link's memory goes with its buffer; other links are their own.
+  if (link != buffer->embedded) std::free(link);
   // The last reference: no other thread can be touching the count.
   if (buffer->refs.load(std::memory_order_acquire) == 1 ||
       buffer->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     release_buffer(buffer);
   }
-  std::free(link);
-}
-
-bool IOBuf::writable(const Link* link) {
-  return link->buffer->owned && link->buffer->refs.load(std::memory_order_acquire) == 1;
 }
 
 void IOBuf::push_link_back(Link* link) {
@@ -80,24 +80,6 @@ void IOBuf::push_link_back(Link* link) {
 }
 
 // ---- making chains ----------------------------------------------------------
-
-IOBuf::IOBuf(IOBuf&& other) noexcept
-    : head_(other.head_), tail_(other.tail_), length_(other.length_) {
-  other.head_ = other.tail_ = nullptr;
-  other.length_ = 0;
-}
-
-IOBuf& IOBuf::operator=(IOBuf&& other) noexcept {
-  if (this != &other) {
-    clear();
-    head_ = other.head_;
-    tail_ = other.tail_;
-    length_ = other.length_;
-    other.head_ = other.tail_ = nullptr;
-    other.length_ = 0;
-  }
-  return *this;
-}
 
 Result<IOBuf> IOBuf::Create(std::size_t capacity, std::size_t headroom) {
   Result<Link*> link = new_buffer_link(capacity, headroom);
@@ -284,36 +266,6 @@ Result<IOBuf> IOBuf::clone_range(std::size_t offset, std::size_t n) const {
 
 // ---- writing at the ends -----------------------------------------------------
 
-std::size_t IOBuf::headroom() const {
-  if (head_ == nullptr || !writable(head_)) return 0;
-  return static_cast<std::size_t>(head_->data - head_->buffer->start);
-}
-
-// Writable bytes after a link's data.
-std::size_t IOBuf::room_after(const Link* link) {
-  if (!writable(link)) return 0;
-  const Buffer& b = *link->buffer;
-  return static_cast<std::size_t>(b.start + b.capacity - (link->data + link->length));
-}
-
-std::size_t IOBuf::tailroom() const { return tail_ == nullptr ? 0 : room_after(tail_); }
-
-uint8_t* IOBuf::push_front(std::size_t n) {
-  if (headroom() < n) return nullptr;
-  head_->data -= n;
-  head_->length += n;
-  length_ += n;
-  return head_->data;
-}
-
-uint8_t* IOBuf::push_back(std::size_t n) {
-  if (tailroom() < n) return nullptr;
-  uint8_t* at = tail_->data + tail_->length;
-  tail_->length += n;
-  length_ += n;
-  return at;
-}
-
 Status IOBuf::append_copy(const void* data, std::size_t size, std::size_t link_capacity) {
   const std::size_t room = tailroom();
   const std::size_t here = size < room ? size : room;
@@ -337,7 +289,7 @@ Status IOBuf::append_copy(const void* data, std::size_t size, std::size_t link_c
 
 // ---- reading --------------------------------------------------------------------
 
-Result<const uint8_t*> IOBuf::gather(std::size_t n) {
+Result<const uint8_t*> IOBuf::gather_slow(std::size_t n) {
   if (n > length_) return Error(Errc::kInvalidArgument, "IOBuf::gather past the end", n);
   static constexpr uint8_t kNothing = 0;
   if (n == 0) return &kNothing;

@@ -28,6 +28,7 @@ namespace ebb::net {
 
 class IOBuf {
  public:
+  struct Link;
   // The memory of one or more links: a header, then (for owned memory the
   // IOBuf allocated) the bytes themselves.
   struct Buffer {
@@ -37,6 +38,9 @@ class IOBuf {
     std::size_t capacity;
     void (*release)(void* data, void* arg);  // for TakeOwnership
     void* release_arg;
+    // Owned buffers carry their first link in the same allocation (one
+    // malloc per Create, not two); null for the others.
+    Link* embedded;
   };
   // One range of bytes in a buffer.
   struct Link {
@@ -47,11 +51,27 @@ class IOBuf {
   };
 
   IOBuf() = default;  // an empty chain
-  IOBuf(IOBuf&& other) noexcept;
-  IOBuf& operator=(IOBuf&& other) noexcept;
+  // Moves are inline: chains change hands at every layer of a stack.
+  IOBuf(IOBuf&& other) noexcept : head_(other.head_), tail_(other.tail_), length_(other.length_) {
+    other.head_ = other.tail_ = nullptr;
+    other.length_ = 0;
+  }
+  IOBuf& operator=(IOBuf&& other) noexcept {
+    if (this != &other) {
+      if (head_ != nullptr) clear();
+      head_ = other.head_;
+      tail_ = other.tail_;
+      length_ = other.length_;
+      other.head_ = other.tail_ = nullptr;
+      other.length_ = 0;
+    }
+    return *this;
+  }
   IOBuf(const IOBuf&) = delete;
   IOBuf& operator=(const IOBuf&) = delete;
-  ~IOBuf() { clear(); }
+  ~IOBuf() {
+    if (head_ != nullptr) clear();
+  }
 
   // One link over a fresh buffer of `headroom + capacity` bytes, empty, with
   // `headroom` bytes reserved in front of the data.
@@ -96,13 +116,29 @@ class IOBuf {
 
   // ---- writing at the ends ----
   // Writable room before the first link's data / after the last link's.
-  std::size_t headroom() const;
-  std::size_t tailroom() const;
+  std::size_t headroom() const {
+    if (head_ == nullptr || !writable(head_)) return 0;
+    return static_cast<std::size_t>(head_->data - head_->buffer->start);
+  }
+  std::size_t tailroom() const { return tail_ == nullptr ? 0 : room_after(tail_); }
   // Extends the first (last) link by n bytes into its headroom (tailroom)
   // and returns where they start: the caller fills them. Null, and nothing
   // changed, when there is not that much writable room.
-  uint8_t* push_front(std::size_t n);
-  uint8_t* push_back(std::size_t n);
+  // (Inline: every header and every reply piece goes through these.)
+  uint8_t* push_front(std::size_t n) {
+    if (headroom() < n) return nullptr;
+    head_->data -= n;
+    head_->length += n;
+    length_ += n;
+    return head_->data;
+  }
+  uint8_t* push_back(std::size_t n) {
+    if (tailroom() < n) return nullptr;
+    uint8_t* at = tail_->data + tail_->length;
+    tail_->length += n;
+    length_ += n;
+    return at;
+  }
   // Copies bytes to the end: into the tailroom, then into new links of at
   // least `link_capacity` bytes.
   Status append_copy(const void* data, std::size_t size, std::size_t link_capacity = 2048);
@@ -112,7 +148,10 @@ class IOBuf {
   // The first n bytes as one contiguous range, moving them into one link
   // first if they span several (the only copy an IOBuf makes by itself).
   // Errc::kInvalidArgument when n > length().
-  Result<const uint8_t*> gather(std::size_t n);
+  Result<const uint8_t*> gather(std::size_t n) {
+    if (head_ != nullptr && head_->length >= n && n != 0) return static_cast<const uint8_t*>(head_->data);
+    return gather_slow(n);
+  }
   // Copies `size` bytes starting at `offset` out; false (nothing copied) when
   // the chain is shorter than offset + size.
   bool copy_out(std::size_t offset, void* out, std::size_t size) const;
@@ -128,13 +167,21 @@ class IOBuf {
   }
 
  private:
+  Result<const uint8_t*> gather_slow(std::size_t n);
   static Result<IOBuf> Wrap(uint8_t* start, std::size_t size, bool owned,
                             void (*release)(void*, void*), void* arg);
   static Result<Link*> new_link(Buffer* buffer, uint8_t* data, std::size_t length);
   static Result<Link*> new_buffer_link(std::size_t capacity, std::size_t headroom);
   static void drop(Link* link);
-  static bool writable(const Link* link);
-  static std::size_t room_after(const Link* link);
+  static bool writable(const Link* link) {
+    return link->buffer->owned && link->buffer->refs.load(std::memory_order_acquire) == 1;
+  }
+  // Writable bytes after a link's data.
+  static std::size_t room_after(const Link* link) {
+    if (!writable(link)) return 0;
+    const Buffer& b = *link->buffer;
+    return static_cast<std::size_t>(b.start + b.capacity - (link->data + link->length));
+  }
   void push_link_back(Link* link);
 
   Link* head_ = nullptr;

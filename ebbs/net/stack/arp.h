@@ -22,10 +22,11 @@ class ArpTable {
  public:
   explicit ArpTable(const ArpConfig& config) : config_(config) {}
 
-  // The address of `ip` if known and not expired.
-  const MacAddress* find(uint32_t ip, uint64_t now) const {
+  // The address of `ip` if known and not expired (and when it expires).
+  const MacAddress* find(uint32_t ip, uint64_t now, uint64_t* expires = nullptr) const {
     auto it = entries_.find(ip);
     if (it == entries_.end() || it->second.expires <= now) return nullptr;
+    if (expires != nullptr) *expires = it->second.expires;
     return &it->second.mac;
   }
 

@@ -21,10 +21,11 @@
 // The client binds UDP port 68 on the engine and broadcasts to
 // 255.255.255.255:67 with the BOOTP broadcast flag set, so that replies
 // come broadcast while the engine has no address (an unconfigured engine
-// takes any IPv4 destination too). On a multi-core stack the Stack must
-// bring port 68 to this engine's core: the reply's flow hash depends on a
-// server address not known beforehand. configure() is per engine: the
-// on_change() hook is where the owner copies the address to other cores.
+// takes any IPv4 destination too). On a multi-core Stack the client lives
+// on core 0's engine, where steer_frame() sends UDP port 68 (a reply's
+// flow hash depends on a server address not known beforehand).
+// configure() is per engine: on_change() is where the owner copies the
+// address to the other cores' engines.
 //
 // Not done: DHCPDECLINE after an ARP probe (the engine has no conflict
 // probe), INIT-REBOOT of a remembered address, DHCPINFORM, option overload

@@ -1,5 +1,6 @@
 #include "ebbs/net/stack/engine.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ebbs/net/device.h"
@@ -142,6 +143,7 @@ void Engine::ip_input(IOBuf packet) {
     std::optional<IOBuf> datagram = reassembler_.add(
         FragmentKey{source, destination, id, protocol}, (fragment & ip::kOffsetMask) * 8u,
         (fragment & ip::kMoreFragments) != 0, std::move(packet), now());
+    count_fragment_drops();
     if (!datagram) return;
     ++counters_.reassembled;
     packet = std::move(*datagram);
@@ -188,6 +190,7 @@ void Engine::icmp_input(IOBuf packet, uint32_t source, uint32_t destination) {
     packet.copy_out(0, to, packet.length());
   }
   uint8_t* r = reply.push_front(0);
+  if (r == nullptr) return;
   r[icmp::kType] = icmp::kEchoReply;
   store16(r + icmp::kChecksum, 0);
   Checksum out;
@@ -230,6 +233,7 @@ void Engine::send_ip(uint32_t destination, uint8_t protocol, IOBuf packet, bool 
   }
   const uint32_t total = static_cast<uint32_t>(packet.length()) + ip::kMinHeaderBytes;
   uint8_t* h = packet.push_front(ip::kMinHeaderBytes);
+  if (h == nullptr) return;  // (there is room: checked above)
   h[ip::kVersionIhl] = 0x45;
   h[ip::kTos] = 0;
   store16(h + ip::kTotalLength, static_cast<uint16_t>(total));
@@ -271,6 +275,7 @@ void Engine::send_fragments(uint32_t destination, uint8_t protocol, IOBuf payloa
     if (!packet) return;
     packet->append(std::move(*data));
     uint8_t* h = packet->push_front(ip::kMinHeaderBytes);
+    if (h == nullptr) return;
     h[ip::kVersionIhl] = 0x45;
     h[ip::kTos] = 0;
     store16(h + ip::kTotalLength, static_cast<uint16_t>(n + ip::kMinHeaderBytes));
@@ -310,11 +315,13 @@ void Engine::send_to_next_hop(uint32_t next_hop, IOBuf packet) {
     send_frame(last_hop_mac_, eth::kTypeIpv4, std::move(packet));
     return;
   }
-  if (const MacAddress* mac = arp_.find(next_hop, t)) {
+  uint64_t expires = 0;
+  if (const MacAddress* mac = arp_.find(next_hop, t, &expires)) {
     last_hop_ip_ = next_hop;
     last_hop_mac_ = *mac;
-    // Trusted for a second at most, so that an expiry in the table shows.
-    last_hop_expires_ = t + 1'000'000'000;
+    // Trusted for a second at most (so that a change in the table shows),
+    // and never past the entry's own expiry.
+    last_hop_expires_ = std::min(t + 1'000'000'000, expires);
     send_frame(*mac, eth::kTypeIpv4, std::move(packet));
     return;
   }
@@ -352,6 +359,7 @@ void Engine::send_frame(const MacAddress& destination, uint16_t type, IOBuf payl
     payload = std::move(*header);
   }
   uint8_t* h = payload.push_front(eth::kHeaderBytes);
+  if (h == nullptr) return;  // (there is room: checked above)
   std::memcpy(h + eth::kDestination, destination.bytes, 6);
   std::memcpy(h + eth::kSource, mac_.bytes, 6);
   store16(h + eth::kType, type);
@@ -371,6 +379,12 @@ void Engine::run_timers() {
     send_arp(arp::kRequest, MacAddress{}, address);
   });
   reassembler_.expire(t);
+  count_fragment_drops();
+}
+
+void Engine::count_fragment_drops() {
+  const ReassemblyCounters& r = reassembler_.counters();
+  counters_.fragment_drops = r.malformed + r.over_limit + r.overlaps + r.timeouts;
 }
 
 uint64_t Engine::next_deadline() const {

@@ -122,6 +122,8 @@ class Engine {
   void send_frame(const MacAddress& destination, uint16_t type, IOBuf payload);
   void run_deferred();
   void wake();
+  // counters_.fragment_drops from the reassembler's reasons.
+  void count_fragment_drops();
 
   StackConfig config_;
   const MacAddress mac_;

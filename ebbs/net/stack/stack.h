@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "ebbs/net/device.h"
+#include "ebbs/net/stack/dhcp.h"
 #include "ebbs/net/stack/engine.h"
 #include "ebbs/net/stack/flow.h"
 #include "ebbs/net/stack/wire_format.h"
@@ -96,6 +97,31 @@ class Stack {
     });
   }
 
+  // Leases an address with DHCP on core 0 and keeps it (renewals, and a new
+  // lease after an expiry); every core's engine follows the address. The
+  // Future completes once the first lease is applied everywhere. On core 0.
+  Future<DhcpLease> lease(DhcpOptions options = {}) {
+    if (this_core() != 0)
+      return make_failed_future<DhcpLease>(Error(Errc::kNotOnCore, "Stack::lease: on core 0"));
+    PerCore& c = here();
+    if (c.dhcp != nullptr)
+      return make_failed_future<DhcpLease>(Error(Errc::kAlreadyExists, "Stack::lease: already leasing"));
+    c.dhcp = std::make_unique<DhcpClient>(c.engine, std::move(options));
+    c.dhcp->on_change([this](const DhcpLease* lease) {
+      InterfaceConfig interface;
+      if (lease != nullptr) interface = {.ip = lease->ip, .prefix = lease->prefix, .gateway = lease->gateway};
+      for (CoreId core = 1; core < cores_; ++core)
+        (void)spawn_remote(core, [this, interface] { here().engine.configure(interface); });
+    });
+    Future<DhcpLease> leased = c.dhcp->start();
+    after_work(c);
+    // Done once every core has the address (their configure events run
+    // before the submits below on each core: one sender, one order).
+    return leased.then([this](DhcpLease lease) {
+      return submit_to_all([] {}).then([lease](std::vector<Result<void>>) { return lease; });
+    });
+  }
+
   // This core's engine (counters, ping, tests).
   Engine& engine() { return here().engine; }
   // After using engine() directly from outside the stack's own events:
@@ -122,6 +148,7 @@ class Stack {
     uint64_t timer_at = 0;
     IdleHandlerId poller = 0;
     bool flush_queued = false;
+    std::unique_ptr<DhcpClient> dhcp;  // core 0, after lease()
   };
 
   Stack(Device device, const StackConfig& config)
@@ -164,6 +191,9 @@ class Stack {
     }
     if (c.timer != 0) cancel_timer(c.timer);
     c.engine.set_wakeup({});
+    if (c.dhcp) c.dhcp->stop();
+    c.engine.flush([this](IOBuf frame) { (void)device_.transmit(tx_queue(), std::move(frame)); });
+    c.dhcp.reset();
     per_core_[core].reset();  // the engine resets its connections
   }
 
@@ -206,7 +236,11 @@ class Stack {
     c.engine.flush([this, &c, queue](IOBuf frame) {
       if (!device_.transmit(queue, std::move(frame))) ++c.engine.counters().device_full;
     });
-    const uint64_t deadline = c.engine.next_deadline();
+    uint64_t deadline = c.engine.next_deadline();
+    if (c.dhcp) {
+      const uint64_t d = c.dhcp->next_deadline();
+      if (d != 0 && (deadline == 0 || d < deadline)) deadline = d;
+    }
     if (deadline == 0 || (c.timer_at != 0 && c.timer_at <= deadline)) return;
     if (c.timer != 0) cancel_timer(c.timer);
     const uint64_t now = c.engine.now();
@@ -216,6 +250,7 @@ class Stack {
                                         c.timer = 0;
                                         c.timer_at = 0;
                                         c.engine.run_timers();
+                                        if (c.dhcp) c.dhcp->run_timers();
                                         after_work(c);
                                       });
     c.timer = timer ? *timer : 0;

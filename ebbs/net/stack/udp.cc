@@ -27,6 +27,7 @@ class UdpLayer::Socket final : public DatagramSocket {
       packet.append(std::move(data));
     }
     uint8_t* h = packet.push_front(udp::kHeaderBytes);
+    if (h == nullptr) return Error(Errc::kExhausted, "UDP: no room for the header");
     store16(h + udp::kSourcePort, port_);
     store16(h + udp::kDestinationPort, to.port);
     store16(h + udp::kLength, static_cast<uint16_t>(length));

@@ -12,6 +12,8 @@ namespace {
 
 constexpr uint16_t kDefaultMss = 536;  // RFC 9293 3.7.1: when the peer sends none
 constexpr uint32_t kMaxUnscaledWindow = 65535;
+// Segments up to this many bytes are copied rather than shared (see send_segment).
+constexpr uint32_t kCopyBelow = 512;
 
 uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
@@ -165,6 +167,8 @@ void TcpConnection::input_syn_sent(TcpSegment& seg) {
   if (!seg.has(tcp::kSyn)) return;
   irs_ = seg.seq;
   rcv_nxt_ = seg.seq + 1;
+  // Our SYN offered a window before RCV.NXT was known: its edge counts from here.
+  rcv_adv_ = rcv_nxt_ + min32(layer_.engine().config().tcp.receive_buffer, kMaxUnscaledWindow);
   if (seg.mss != 0) mss_ = static_cast<uint16_t>(min32(mss_, seg.mss < 64 ? 64 : seg.mss));
   else mss_ = static_cast<uint16_t>(min32(mss_, kDefaultMss));
   if (seg.window_scale >= 0) {
@@ -251,6 +255,9 @@ void TcpConnection::input_synchronized(TcpSegment& seg) {
       ack_now_ = true;
       return;
     }
+    // A probe with data at RCV.NXT: its bytes do not fit, but it must hear
+    // the window (else a lost window update leaves the peer probing blind).
+    if (!seg.payload.empty() || seg.has(tcp::kFin)) ack_now_ = true;
     seg.payload.clear();
     seg.flags &= static_cast<uint8_t>(~(tcp::kFin | tcp::kSyn));
   }
@@ -569,9 +576,16 @@ void TcpConnection::output() {
 
 void TcpConnection::send_segment(uint32_t seq, uint32_t length, uint8_t flags) {
   IOBuf data;
-  if (length > 0) {
+  if (length > 0 && length <= kCopyBelow) {
+    // A small segment is copied behind its headers: one buffer, one link,
+    // instead of a header buffer and a clone of the queue's links.
+    Result<IOBuf> copy = IOBuf::Create(length, kHeadroom);
+    if (!copy) return;  // out of memory: as if lost; the timer sends it again
+    send_queue_.copy_out(seq - snd_una_, copy->push_back(length), length);
+    data = std::move(*copy);
+  } else if (length > 0) {
     Result<IOBuf> piece = send_queue_.clone_range(seq - snd_una_, length);
-    if (!piece) return;  // out of memory: as if lost; the timer sends it again
+    if (!piece) return;
     data = std::move(*piece);
   }
   const uint16_t window = advertised_window();

@@ -277,6 +277,7 @@ void TcpLayer::send(const TcpConnection*, uint32_t remote_ip, uint16_t local_por
     segment.append(std::move(payload));
   }
   uint8_t* h = segment.push_front(header_bytes);
+  if (h == nullptr) return;  // (there is room: checked above)
   store16(h + tcp::kSourcePort, local_port);
   store16(h + tcp::kDestinationPort, remote_port);
   store32(h + tcp::kSeq, seq);

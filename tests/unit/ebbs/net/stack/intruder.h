@@ -27,24 +27,6 @@ inline TcpState state_of(Engine& e) {
   return c == nullptr ? TcpState::kClosed : c->state();
 }
 
-// Ends every connection of both engines, so that the apps hear of it while
-// the test's objects their handlers point at still live: declare it after
-// the last of them (it goes first).
-class EndConnectionsFirst {
- public:
-  explicit EndConnectionsFirst(Simulation& sim) : sim_(sim) {}
-  ~EndConnectionsFirst() {
-    for (int side = 0; side < 2; ++side) sim_.engine(side).tcp().abort_all();
-    while (sim_.step()) {
-    }
-  }
-  EndConnectionsFirst(const EndConnectionsFirst&) = delete;
-  EndConnectionsFirst& operator=(const EndConnectionsFirst&) = delete;
-
- private:
-  Simulation& sim_;
-};
-
 // Hands a hand-made frame to an engine and lets the simulation answer it.
 inline void inject(Simulation& sim, Engine& to, std::string_view frame) {
   to.receive(frame_of(frame));
@@ -71,9 +53,9 @@ class Intruder {
     sim_.step();
   }
   void send(TcpFields t) {
-    sim_.a().receive(frame_of(ethernet(sim_.a().mac(), mac_, eth::kTypeIpv4,
-                                       ipv4({.source = kIp, .destination = kIpA},
-                                            tcp_segment(kIp, kIpA, t)))));
+    sim_.a().receive(
+        frame_of(ethernet(sim_.a().mac(), mac_, eth::kTypeIpv4,
+                          ipv4({.source = kIp, .destination = kIpA}, tcp_segment(kIp, kIpA, t)))));
     sim_.step();
   }
   MacAddress mac() const { return mac_; }

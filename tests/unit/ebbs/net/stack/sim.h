@@ -127,6 +127,20 @@ struct Peer {
   bool closed = false;
   Status why;
 
+  Peer() = default;
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+  // The engines may outlive this (and tell its connection's end when they
+  // go): the handlers that point here go first.
+  ~Peer() { detach(conn); }
+  static void detach(Connection& c) {
+    if (!c) return;
+    c.on_receive({});
+    c.on_end({});
+    c.on_writable({});
+    c.on_close({});
+  }
+
   void attach(Connection c, bool keep_bytes = true) {
     conn = c;
     c.on_receive([this, keep_bytes](IOBuf data) {

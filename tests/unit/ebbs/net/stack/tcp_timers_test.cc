@@ -27,7 +27,9 @@ using namespace testing;
 constexpr uint64_t kMs = 1'000'000;
 constexpr uint64_t kSecond = 1'000'000'000;
 
-IOBuf text(std::string_view s) { return IOBuf::CopyOf(s).value(); }
+IOBuf text(std::string_view s) {
+  return IOBuf::CopyOf(s).value();
+}
 
 // A frame a filter saw, and when.
 struct Seen {
@@ -64,12 +66,12 @@ TEST(TcpTimersTest, RetransmissionTimeoutDoublesAndTheTransferRecovers) {
   constexpr uint64_t kTotal = 256 << 10;
   PatternReceiver receiver(server.conn);
   PatternSender sender(client.conn, kTotal);
-  EndConnectionsFirst end(sim);
   sender.pump();
   constexpr int kRetransmissions = 6;
   ASSERT_TRUE(sim.run_until([&] { return first_segment_sent.size() == kRetransmissions + 1; }));
   for (int i = 0; i < kRetransmissions; ++i)
-    EXPECT_EQ(first_segment_sent[i + 1] - first_segment_sent[i], rto << i) << "retransmission " << i + 1;
+    EXPECT_EQ(first_segment_sent[i + 1] - first_segment_sent[i], rto << i)
+        << "retransmission " << i + 1;
   EXPECT_EQ(sim.a().counters().tcp_timeouts, uint64_t{kRetransmissions});
   EXPECT_EQ(c->rto_ns(), rto << kRetransmissions);
   EXPECT_EQ(receiver.received(), 0u);
@@ -160,7 +162,9 @@ TEST(TcpTimersTest, UnansweredSynsFailTheConnectWithTimedOut) {
   });
   std::optional<Result<Connection>> result;
   const uint64_t t0 = sim.clock().now();
-  sim.a().connect(Endpoint{kIpB, 7000}).on_result([&](Result<Connection>&& r) { result.emplace(std::move(r)); });
+  sim.a().connect(Endpoint{kIpB, 7000}).on_result([&](Result<Connection>&& r) {
+    result.emplace(std::move(r));
+  });
   ASSERT_TRUE(sim.run_until([&] { return result.has_value(); }));
   ASSERT_FALSE(result->ok());
   EXPECT_EQ(result->error().code(), Errc::kTimedOut);
@@ -195,10 +199,14 @@ TEST(TcpTimersTest, AcksAfterAGoBackAreNotTakenForOldSegments) {
   const std::string from_a(3 * mss, 'a'), from_b(3 * mss, 'b');
   ASSERT_TRUE(server.conn.send(IOBuf::CopyOf(from_b).value()));
   ASSERT_TRUE(client.conn.send(IOBuf::CopyOf(from_a).value()));
-  ASSERT_TRUE(sim.run_until([&] { return server.received == from_a && client.received == from_b; }));
-  ASSERT_TRUE(sim.run_until([&] {
-    return only_connection(sim.a())->send_queued() == 0 && only_connection(sim.b())->send_queued() == 0;
-  }, 10 * kSecond));
+  ASSERT_TRUE(
+      sim.run_until([&] { return server.received == from_a && client.received == from_b; }));
+  ASSERT_TRUE(sim.run_until(
+      [&] {
+        return only_connection(sim.a())->send_queued() == 0 &&
+               only_connection(sim.b())->send_queued() == 0;
+      },
+      10 * kSecond));
   EXPECT_GT(sim.a().counters().tcp_timeouts, 0u);
   EXPECT_GT(sim.b().counters().tcp_timeouts, 0u);
   EXPECT_FALSE(client.closed);
@@ -354,6 +362,33 @@ TEST(TcpTimersTest, AReplyFromOnReceiveCarriesTheAck) {
 
 // ---- the receive window ----------------------------------------------------------
 
+TEST(TcpTimersTest, TheReceiveWindowIsTheBufferWhateverTheSequenceNumbers) {
+  // The window a connection accepts data in is its buffer, on both sides,
+  // for any initial sequence numbers (each connection has its own).
+  Simulation sim;
+  std::vector<Connection> accepted;
+  ASSERT_TRUE(sim.b().listen(7000, [&accepted](Connection c) { accepted.push_back(c); }));
+  constexpr int kConnections = 32;
+  int connected = 0;
+  for (int i = 0; i < kConnections; ++i)
+    sim.a().connect(Endpoint{kIpB, 7000}).on_result([&connected](Result<Connection>&& r) {
+      if (r.ok()) {
+        ++connected;
+        (void)r.value().send(IOBuf::CopyOf("hello").value());
+      }
+    });
+  ASSERT_TRUE(
+      sim.run_until([&] { return connected == kConnections && accepted.size() == kConnections; }));
+  sim.run_for(kSecond);
+  const uint32_t buffer = sim.a().config().tcp.receive_buffer;
+  for (int side = 0; side < 2; ++side)
+    sim.engine(side).tcp().for_each([&](TcpConnection& c) {
+      EXPECT_GT(c.receive_window(), 0u);
+      EXPECT_LE(c.receive_window(), buffer)
+          << (side == 0 ? "client" : "server") << " port " << c.local().port;
+    });
+}
+
 TEST(TcpTimersTest, ZeroWindowIsProbedWithBackoffForAsLongAsThePeerAnswers) {
   drivers::WireOptions w;
   w.delay_ns = kMs;
@@ -377,7 +412,6 @@ TEST(TcpTimersTest, ZeroWindowIsProbedWithBackoffForAsLongAsThePeerAnswers) {
     if (s.valid && s.payload_length == 0 && !s.has(tcp::kFin)) probes.push_back(sim.clock().now());
     return true;
   });
-  EndConnectionsFirst end(sim);
   sender.pump();
   ASSERT_TRUE(sim.run_until([&] { return sim.a().counters().tcp_window_probes > 0; }));
   // a sent until the window closed: the receive buffer is full.
@@ -420,7 +454,6 @@ TEST(TcpTimersTest, UnansweredZeroWindowProbesTimeTheConnectionOut) {
   ASSERT_TRUE(connect_pair(sim, client, server, 7000, false));
   server.conn.pause_receive();
   PatternSender sender(client.conn, 3 << 20);
-  EndConnectionsFirst end(sim);
   sender.pump();
   // b goes silent once the window is closed: no probe is answered.
   sim.set_filter(1, [&sim](IOBuf&) { return sim.a().counters().tcp_window_probes == 0; });
@@ -444,14 +477,14 @@ TEST(TcpTimersTest, SendFullPastTheHighWatermarkAndWritableAfterTheDrain) {
     ++writable;
     queued_when_writable = client.conn.send_queued();
   });
-  EndConnectionsFirst end(sim);
   // Queue 2 MB at once, 64 KB at a time, without letting the wire move.
   constexpr std::size_t kChunk = 64 << 10, kTotal = 2 << 20;
   for (std::size_t sent = 0; sent < kTotal; sent += kChunk) {
     Result<IOBuf> chunk = IOBuf::Create(kChunk, 128);
     ASSERT_TRUE(chunk);
     uint8_t* p = chunk->push_back(kChunk);
-    for (std::size_t i = 0; i < kChunk; ++i) p[i] = pattern_byte(sent + i);
+    for (std::size_t i = 0; i < kChunk; ++i)
+      p[i] = pattern_byte(sent + i);
     EXPECT_EQ(client.conn.send_full(), sent > options.send_high_watermark) << sent;
     ASSERT_TRUE(client.conn.send(std::move(*chunk)));
   }
@@ -586,11 +619,10 @@ TEST(TcpTimersTest, HundredMegabytesBothWaysThroughLossReorderingAndDuplication)
   constexpr uint64_t kTotal = 100ull << 20;  // each way
   PatternReceiver at_server(server.conn), at_client(client.conn);
   PatternSender from_client(client.conn, kTotal), from_server(server.conn, kTotal);
-  EndConnectionsFirst end(sim);
   from_client.pump();
   from_server.pump();
-  ASSERT_TRUE(sim.run_until([&] { return at_server.ended() && at_client.ended(); },
-                            3'600'000'000'000));
+  ASSERT_TRUE(
+      sim.run_until([&] { return at_server.ended() && at_client.ended(); }, 3'600'000'000'000));
   EXPECT_EQ(at_server.received(), kTotal);
   EXPECT_EQ(at_server.mismatch_at(), UINT64_MAX);
   EXPECT_EQ(at_client.received(), kTotal);
@@ -608,16 +640,14 @@ TEST(TcpTimersTest, TwoHundredParallelConnections) {
   w.seed = 3;
   w.loss = 0.01;
   w.delay_ns = 500'000;
-  Simulation sim(w);
   constexpr int kConnections = 200;
   std::vector<std::unique_ptr<PatternReceiver>> receivers;
-  ASSERT_TRUE(sim.b().listen(7000, [&](Connection c) {
-    receivers.push_back(std::make_unique<PatternReceiver>(c));
-  }));
-  std::map<uint16_t, uint64_t> size_of;  // by the client's port
   std::vector<std::unique_ptr<PatternSender>> senders;
+  std::map<uint16_t, uint64_t> size_of;  // by the client's port
   int failed = 0;
-  EndConnectionsFirst end(sim);
+  Simulation sim(w);  // after what its connections' handlers point at
+  ASSERT_TRUE(sim.b().listen(
+      7000, [&](Connection c) { receivers.push_back(std::make_unique<PatternReceiver>(c)); }));
   for (int i = 0; i < kConnections; ++i) {
     sim.a().connect(Endpoint{kIpB, 7000}).on_result([&, i](Result<Connection>&& r) {
       if (!r.ok()) {
@@ -654,8 +684,8 @@ TEST(TcpTimersTest, TwoHundredParallelConnections) {
 
 TcpSegment options_of(const SentSegment& s) {
   TcpSegment seg;
-  EXPECT_TRUE(parse_tcp_options(reinterpret_cast<const uint8_t*>(s.options.data()),
-                                s.options.size(), seg));
+  EXPECT_TRUE(
+      parse_tcp_options(reinterpret_cast<const uint8_t*>(s.options.data()), s.options.size(), seg));
   return seg;
 }
 
@@ -664,16 +694,23 @@ TEST(TcpTimersTest, APeerWithoutOptionsGetsTheDefaultMssAndNoScaling) {
   Intruder peer(sim);
   Connection accepted;
   ASSERT_TRUE(sim.a().listen(80, [&](Connection c) { accepted = c; }));
-  peer.send({.source_port = 4000, .destination_port = 80, .seq = 1000, .flags = tcp::kSyn,
+  peer.send({.source_port = 4000,
+             .destination_port = 80,
+             .seq = 1000,
+             .flags = tcp::kSyn,
              .window = 8192});
   ASSERT_EQ(peer.sent.size(), 1u);
   const SentSegment synack = peer.sent[0];
   ASSERT_TRUE(synack.has(tcp::kSyn) && synack.has(tcp::kAck));
   const TcpSegment offered = options_of(synack);
-  EXPECT_EQ(offered.mss, 1460u);            // ours, always
-  EXPECT_EQ(offered.window_scale, -1);      // scaling only answers an offer
-  peer.send({.source_port = 4000, .destination_port = 80, .seq = 1001, .ack = synack.seq + 1,
-             .flags = tcp::kAck, .window = 8192});
+  EXPECT_EQ(offered.mss, 1460u);        // ours, always
+  EXPECT_EQ(offered.window_scale, -1);  // scaling only answers an offer
+  peer.send({.source_port = 4000,
+             .destination_port = 80,
+             .seq = 1001,
+             .ack = synack.seq + 1,
+             .flags = tcp::kAck,
+             .window = 8192});
   ASSERT_TRUE(accepted);
   TcpConnection* c = only_connection(sim.a());
   ASSERT_NE(c, nullptr);
@@ -699,15 +736,23 @@ TEST(TcpTimersTest, HostileButValidOptionsAreClamped) {
   ASSERT_TRUE(sim.a().listen(80, [&](Connection c) { accepted = c; }));
   // MSS 1 and a window-scale shift of 15 (RFC 7323 2.3: use 14).
   const std::string options = std::string("\x02\x04\x00\x01", 4) + "\x01\x03\x03\x0f";
-  peer.send({.source_port = 4000, .destination_port = 80, .seq = 1000, .flags = tcp::kSyn,
-             .window = 8192, .options = options});
+  peer.send({.source_port = 4000,
+             .destination_port = 80,
+             .seq = 1000,
+             .flags = tcp::kSyn,
+             .window = 8192,
+             .options = options});
   ASSERT_EQ(peer.sent.size(), 1u);
   const SentSegment synack = peer.sent[0];
   ASSERT_TRUE(synack.has(tcp::kSyn) && synack.has(tcp::kAck));
   const TcpSegment offered = options_of(synack);
   EXPECT_EQ(offered.mss, 1460u);
-  peer.send({.source_port = 4000, .destination_port = 80, .seq = 1001, .ack = synack.seq + 1,
-             .flags = tcp::kAck, .window = 1});
+  peer.send({.source_port = 4000,
+             .destination_port = 80,
+             .seq = 1001,
+             .ack = synack.seq + 1,
+             .flags = tcp::kAck,
+             .window = 1});
   ASSERT_TRUE(accepted);
   TcpConnection* c = only_connection(sim.a());
   ASSERT_NE(c, nullptr);

@@ -15,6 +15,9 @@ class PatternSender {
       : conn_(c), total_(total), close_(close_when_done) {
     conn_.on_writable([this] { pump(); });
   }
+  ~PatternSender() { Peer::detach(conn_); }
+  PatternSender(const PatternSender&) = delete;
+  PatternSender& operator=(const PatternSender&) = delete;
   void pump() {
     while (sent_ < total_ && !conn_.send_full() && !conn_.closed()) {
       const uint64_t n = total_ - sent_ < kChunk ? total_ - sent_ : kChunk;
@@ -64,6 +67,9 @@ class PatternReceiver {
   bool closed() const { return closed_; }
   bool closed_ok() const { return closed_ && ok_; }
   Connection& connection() { return conn_; }
+  ~PatternReceiver() { Peer::detach(conn_); }
+  PatternReceiver(const PatternReceiver&) = delete;
+  PatternReceiver& operator=(const PatternReceiver&) = delete;
 
  private:
   Connection conn_;
