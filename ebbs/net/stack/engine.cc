@@ -38,6 +38,15 @@ Engine::~Engine() {
   run_deferred();
 }
 
+void Engine::configure(const InterfaceConfig& interface) {
+  const uint32_t old = config_.interface.ip;
+  config_.interface = interface;
+  last_hop_expires_ = 0;
+  if (interface.ip != 0 && interface.ip != old && core_index_ == 0) {
+    send_arp(arp::kRequest, MacAddress{}, interface.ip);  // sender and target: the new address
+  }
+}
+
 // ---- frames in -------------------------------------------------------------------
 
 void Engine::receive(IOBuf frame) {

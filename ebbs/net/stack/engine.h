@@ -81,7 +81,10 @@ class Engine {
   uint64_t echo_replies() const { return echo_replies_; }
 
   // ---- configuration and state ----
-  void configure(const InterfaceConfig& interface) { config_.interface = interface; }
+  // New addresses. A new address is announced (RFC 5227 2.3: a gratuitous
+  // ARP request from core 0), so that neighbours that asked for it while it
+  // was not ours (a DHCP server's probe) learn it now.
+  void configure(const InterfaceConfig& interface);
   const InterfaceConfig& interface() const { return config_.interface; }
   const StackConfig& config() const { return config_; }
   MacAddress mac() const { return mac_; }

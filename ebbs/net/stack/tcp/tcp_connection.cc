@@ -723,7 +723,7 @@ void TcpConnection::abort() {
   Connection hold(this);
   if (state_ != TcpState::kSynSent && state_ != TcpState::kTimeWait) {
     ++layer_.engine().counters().tcp_resets_out;
-    layer_.send(this, peer_.ip, local_.port, peer_.port, snd_nxt_, 0, tcp::kRst, 0, nullptr, 0, {});
+    layer_.send(this, peer_.ip, local_.port, peer_.port, snd_max_, 0, tcp::kRst, 0, nullptr, 0, {});
   }
   if (state_ == TcpState::kTimeWait) terminate(Status());
   else terminate(Error(Errc::kCancelled, "connection aborted"));
