@@ -234,39 +234,8 @@ void Engine::send_ip(uint32_t destination, uint8_t protocol, IOBuf packet, bool 
     send_fragments(destination, protocol, std::move(packet));
     return;
   }
-  if (packet.headroom() < ip::kMinHeaderBytes + eth::kHeaderBytes) {
-    Result<IOBuf> header = IOBuf::Create(0, kHeadroom);
-    if (!header) return;
-    header->append(std::move(packet));
-    packet = std::move(*header);
-  }
-  const uint32_t total = static_cast<uint32_t>(packet.length()) + ip::kMinHeaderBytes;
-  uint8_t* h = packet.push_front(ip::kMinHeaderBytes);
-  if (h == nullptr) return;  // (there is room: checked above)
-  h[ip::kVersionIhl] = 0x45;
-  h[ip::kTos] = 0;
-  store16(h + ip::kTotalLength, static_cast<uint16_t>(total));
-  store16(h + ip::kId, ip_id_++);
-  store16(h + ip::kFragment, dont_fragment ? ip::kDontFragment : 0);
-  h[ip::kTtl] = ip::kDefaultTtl;
-  h[ip::kProtocol] = protocol;
-  store16(h + ip::kChecksum, 0);
-  store32(h + ip::kSource, ip());
-  store32(h + ip::kDestination, destination);
-  Checksum sum;
-  sum.add(h, ip::kMinHeaderBytes);
-  store16(h + ip::kChecksum, sum.finish());
-
-  const InterfaceConfig& i = config_.interface;
-  uint32_t next_hop = destination;
-  if (destination != ip::kBroadcast && !i.on_link(destination)) {
-    if (i.gateway == 0) {
-      ++counters_.ip_no_route;
-      return;
-    }
-    next_hop = i.gateway;
-  }
-  send_to_next_hop(next_hop, std::move(packet));
+  send_packet(destination, protocol, ip_id_++, dont_fragment ? ip::kDontFragment : 0,
+              std::move(packet));
 }
 
 void Engine::send_fragments(uint32_t destination, uint8_t protocol, IOBuf payload) {
@@ -279,39 +248,50 @@ void Engine::send_fragments(uint32_t destination, uint8_t protocol, IOBuf payloa
     const uint32_t n = payload.length() > piece ? piece : static_cast<uint32_t>(payload.length());
     Result<IOBuf> data = payload.split_front(n);
     if (!data) return;
-    const bool more = !payload.empty();
-    Result<IOBuf> packet = IOBuf::Create(0, kHeadroom);
-    if (!packet) return;
-    packet->append(std::move(*data));
-    uint8_t* h = packet->push_front(ip::kMinHeaderBytes);
-    if (h == nullptr) return;
-    h[ip::kVersionIhl] = 0x45;
-    h[ip::kTos] = 0;
-    store16(h + ip::kTotalLength, static_cast<uint16_t>(n + ip::kMinHeaderBytes));
-    store16(h + ip::kId, id);
-    store16(h + ip::kFragment,
-            static_cast<uint16_t>((more ? ip::kMoreFragments : 0) | (offset / 8)));
-    h[ip::kTtl] = ip::kDefaultTtl;
-    h[ip::kProtocol] = protocol;
-    store16(h + ip::kChecksum, 0);
-    store32(h + ip::kSource, ip());
-    store32(h + ip::kDestination, destination);
-    Checksum sum;
-    sum.add(h, ip::kMinHeaderBytes);
-    store16(h + ip::kChecksum, sum.finish());
+    const uint16_t more = payload.empty() ? 0 : ip::kMoreFragments;
     ++counters_.ip_fragments_out;
-    const InterfaceConfig& i = config_.interface;
-    uint32_t next_hop = destination;
-    if (destination != ip::kBroadcast && !i.on_link(destination)) {
-      if (i.gateway == 0) {
-        ++counters_.ip_no_route;
-        return;
-      }
-      next_hop = i.gateway;
-    }
-    send_to_next_hop(next_hop, std::move(*packet));
+    send_packet(destination, protocol, id, static_cast<uint16_t>(more | (offset / 8)),
+                std::move(*data));
     offset += n;
   }
+}
+
+// An IPv4 header in front of `payload` (in its headroom, or a buffer of its
+// own), then to the next hop: the destination on the link, else the gateway.
+void Engine::send_packet(uint32_t destination, uint8_t protocol, uint16_t id, uint16_t fragment,
+                         IOBuf payload) {
+  const InterfaceConfig& i = config_.interface;
+  uint32_t next_hop = destination;
+  if (destination != ip::kBroadcast && !i.on_link(destination)) {
+    if (i.gateway == 0) {
+      ++counters_.ip_no_route;
+      return;
+    }
+    next_hop = i.gateway;
+  }
+  if (payload.headroom() < ip::kMinHeaderBytes + eth::kHeaderBytes) {
+    Result<IOBuf> header = IOBuf::Create(0, kHeadroom);
+    if (!header) return;
+    header->append(std::move(payload));
+    payload = std::move(*header);
+  }
+  const uint32_t total = static_cast<uint32_t>(payload.length()) + ip::kMinHeaderBytes;
+  uint8_t* h = payload.push_front(ip::kMinHeaderBytes);
+  if (h == nullptr) return;  // (there is room: made above)
+  h[ip::kVersionIhl] = 0x45;
+  h[ip::kTos] = 0;
+  store16(h + ip::kTotalLength, static_cast<uint16_t>(total));
+  store16(h + ip::kId, id);
+  store16(h + ip::kFragment, fragment);
+  h[ip::kTtl] = ip::kDefaultTtl;
+  h[ip::kProtocol] = protocol;
+  store16(h + ip::kChecksum, 0);
+  store32(h + ip::kSource, ip());
+  store32(h + ip::kDestination, destination);
+  Checksum sum;
+  sum.add(h, ip::kMinHeaderBytes);
+  store16(h + ip::kChecksum, sum.finish());
+  send_to_next_hop(next_hop, std::move(payload));
 }
 
 void Engine::send_to_next_hop(uint32_t next_hop, IOBuf packet) {

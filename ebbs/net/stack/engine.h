@@ -122,6 +122,8 @@ class Engine {
   void send_arp(uint16_t operation, const MacAddress& target_mac, uint32_t target_ip);
   void send_to_next_hop(uint32_t next_hop, IOBuf packet);
   void send_fragments(uint32_t destination, uint8_t protocol, IOBuf payload);
+  void send_packet(uint32_t destination, uint8_t protocol, uint16_t id, uint16_t fragment,
+                   IOBuf payload);
   void send_frame(const MacAddress& destination, uint16_t type, IOBuf payload);
   void run_deferred();
   void wake();
