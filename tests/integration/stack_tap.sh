@@ -104,6 +104,26 @@ reply="$(in_ns timeout 5 bash -c "exec 4<>/dev/udp/198.18.1.2/7; printf '$big' >
 [[ "$reply" == "$big" ]] || fail "the 4000-byte datagram came back as ${#reply} bytes"
 stop
 
+# ---- a multi-queue TAP: a queue per core, each read by its own core ----
+ip -n "$ns" tuntap add dev t1 mode tap multi_queue || fail "cannot make a multi-queue TAP"
+ip -n "$ns" addr add 198.18.2.1/24 dev t1
+ip -n "$ns" link set t1 up
+start mq.out "echoing on port 7" "$echo_bin" --port 7 --cores 2 --net=stack --tap=t1 --tap-queues=2 --ip=198.18.2.2/24
+clients=()
+for i in $(seq 16); do
+  in_ns timeout 60 bash -c "exec 3<>/dev/tcp/198.18.2.2/7 || exit 1
+    head -c 65536 '$work/data' | tail -c +$((i * 100)) >'$work/mq-in.$i'
+    cat '$work/mq-in.$i' >&3 &
+    head -c \$(stat -c %s '$work/mq-in.$i') <&3 >'$work/mq-out.$i'
+    wait" &
+  clients+=($!)
+done
+wait "${clients[@]}"
+for i in $(seq 16); do
+  cmp -s "$work/mq-in.$i" "$work/mq-out.$i" || fail "multi-queue connection $i came back different"
+done
+stop
+
 # ---- --dhcp: a lease from Debian's dnsmasq on the host's side ----
 if command -v dnsmasq >/dev/null; then
   nsenter --net="/var/run/netns/$ns" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
@@ -130,4 +150,4 @@ if command -v memccapable >/dev/null; then
   grep -q "All tests passed" "$work/capable.out" || fail "memccapable did not report success"
   stop
 fi
-echo "stack_tap.sh: ping, 100 MB each way, 64 connections, UDP, DHCP and memccapable over the own stack: ok"
+echo "stack_tap.sh: ping, 100 MB each way, 64 connections, UDP, a multi-queue TAP, DHCP and memccapable over the own stack: ok"
