@@ -29,6 +29,10 @@ using ebb::net::DatagramSocket;
 using ebb::net::Endpoint;
 using ebb::net::IOBuf;
 
+// Where the echo serves; it serves until the process ends (a global, so
+// that what it holds stays reachable to the end).
+ebb::apps::Network* g_network = nullptr;
+
 void echo_connection(Connection c) {
   c.on_receive([c](IOBuf data) mutable {
     if (!c.send(std::move(data))) return;  // closing: nothing more to do
@@ -110,15 +114,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   ebb::Runtime runtime({.cores = static_cast<uint32_t>(cores)});
-  ebb::apps::Network* net = nullptr;
-  auto ports = runtime.run_on(0, [port, &network, &net]() -> ebb::Result<uint16_t> {
+  auto ports = runtime.run_on(0, [port, &network]() -> ebb::Result<uint16_t> {
     ebb::Result<std::unique_ptr<ebb::apps::Network>> started = ebb::apps::Network::Start(network);
     if (!started) return started.error();
-    net = started->release();  // serves until the process ends
-    ebb::Result<uint16_t> tcp = net->listen(static_cast<uint16_t>(port), &echo_connection, 0);
+    g_network = started->release();
+    ebb::Result<uint16_t> tcp = g_network->listen(static_cast<uint16_t>(port), &echo_connection, 0);
     if (!tcp) return tcp.error();
     // UDP on the same port number as TCP (which may have been picked).
-    ebb::Status udp = net->bind_udp(*tcp, &echo_datagram, 0);
+    ebb::Status udp = g_network->bind_udp(*tcp, &echo_datagram, 0);
     if (!udp) return udp.error();
     return *tcp;
   });
@@ -129,7 +132,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("ebb-echo: echoing on port %u (tcp and udp), %" PRIu64 " cores, %s\n", *ports,
-              cores, net->describe().c_str());
+              cores, g_network->describe().c_str());
   std::fflush(stdout);
 
   std::thread signals([&stop_signals] {
