@@ -28,7 +28,6 @@ class Clock {
   Clock() = default;  // the platform's
   explicit Clock(const ManualClock* manual) : manual_(manual) {}
   uint64_t now() const { return manual_ != nullptr ? manual_->now() : platform::now_ns(); }
-  bool is_manual() const { return manual_ != nullptr; }
 
  private:
   const ManualClock* manual_ = nullptr;

@@ -124,9 +124,6 @@ class Stack {
 
   // This core's engine (counters, ping, tests).
   Engine& engine() { return here().engine; }
-  // After using engine() directly from outside the stack's own events:
-  // sends what it queued and rearms its timer.
-  void kick() { after_work(here()); }
   Future<StackCounters> counters() {
     return submit_to_all([this] { return here().engine.counters(); })
         .then([](std::vector<Result<StackCounters>> all) {
@@ -136,8 +133,6 @@ class Stack {
           return sum;
         });
   }
-  Device& device() { return device_; }
-  const StackConfig& config() const { return config_; }
 
  private:
   struct PerCore {

@@ -23,7 +23,6 @@ class UdpLayer {
   Result<DatagramSocket*> bind(uint16_t port, DatagramHandler handler);
   // A datagram for us, from its UDP header on.
   void input(IOBuf datagram, uint32_t source_ip, uint32_t destination_ip);
-  std::size_t bound() const { return sockets_.size(); }
 
  private:
   class Socket;

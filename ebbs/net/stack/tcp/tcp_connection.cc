@@ -151,10 +151,7 @@ void TcpConnection::input_syn_sent(TcpSegment& seg) {
   const bool ack = seg.has(tcp::kAck);
   if (ack && (seq_le(seg.ack, iss_) || seq_gt(seg.ack, snd_nxt_))) {
     ++counters.tcp_bad_acks;
-    if (!seg.has(tcp::kRst)) {
-      ++counters.tcp_resets_out;
-      layer_.send(this, peer_.ip, local_.port, peer_.port, seg.ack, 0, tcp::kRst, 0, nullptr, 0, {});
-    }
+    if (!seg.has(tcp::kRst)) send_reset(seg.ack);
     return;
   }
   if (seg.has(tcp::kRst)) {
@@ -300,8 +297,7 @@ bool TcpConnection::process_ack(const TcpSegment& seg) {
   if (state_ == TcpState::kSynReceived) {
     if (!(seq_lt(snd_una_, seg.ack) && seq_le(seg.ack, snd_nxt_))) {
       ++counters.tcp_bad_acks;
-      ++counters.tcp_resets_out;
-      layer_.send(this, peer_.ip, local_.port, peer_.port, seg.ack, 0, tcp::kRst, 0, nullptr, 0, {});
+      send_reset(seg.ack);
       return false;
     }
     snd_una_ = seg.ack;
@@ -592,7 +588,7 @@ void TcpConnection::send_segment(uint32_t seq, uint32_t length, uint8_t flags) {
   unacked_segments_ = 0;
   ack_now_ = false;
   delayed_ack_at_ = 0;
-  layer_.send(this, peer_.ip, local_.port, peer_.port, seq, rcv_nxt_, flags, window, nullptr, 0,
+  layer_.send(peer_.ip, local_.port, peer_.port, seq, rcv_nxt_, flags, window, nullptr, 0,
               std::move(data));
 }
 
@@ -618,8 +614,13 @@ void TcpConnection::send_control(uint8_t flags, uint32_t seq) {
     ack_now_ = false;
     delayed_ack_at_ = 0;
   }
-  layer_.send(this, peer_.ip, local_.port, peer_.port, seq, (flags & tcp::kAck) != 0 ? rcv_nxt_ : 0,
+  layer_.send(peer_.ip, local_.port, peer_.port, seq, (flags & tcp::kAck) != 0 ? rcv_nxt_ : 0,
               flags, window, options, options_length, IOBuf());
+}
+
+void TcpConnection::send_reset(uint32_t seq) {
+  ++layer_.engine().counters().tcp_resets_out;
+  layer_.send(peer_.ip, local_.port, peer_.port, seq, 0, tcp::kRst, 0, nullptr, 0, {});
 }
 
 void TcpConnection::send_challenge_ack() {
@@ -721,10 +722,7 @@ void TcpConnection::close() {
 void TcpConnection::abort() {
   if (state_ == TcpState::kClosed) return;
   Connection hold(this);
-  if (state_ != TcpState::kSynSent && state_ != TcpState::kTimeWait) {
-    ++layer_.engine().counters().tcp_resets_out;
-    layer_.send(this, peer_.ip, local_.port, peer_.port, snd_max_, 0, tcp::kRst, 0, nullptr, 0, {});
-  }
+  if (state_ != TcpState::kSynSent && state_ != TcpState::kTimeWait) send_reset(snd_max_);
   if (state_ == TcpState::kTimeWait) terminate(Status());
   else terminate(Error(Errc::kCancelled, "connection aborted"));
 }

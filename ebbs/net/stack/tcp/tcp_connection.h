@@ -76,7 +76,6 @@ class TcpConnection final : public ConnectionState {
   TcpState state() const { return state_; }
   Endpoint local() const { return local_; }
   Endpoint peer() const { return peer_; }
-  bool passive() const { return passive_; }
   uint64_t flow_key() const;
   // ---- the layer's bookkeeping ----
   static constexpr uint32_t kNotInHeap = UINT32_MAX;
@@ -90,7 +89,6 @@ class TcpConnection final : public ConnectionState {
   Connection self;
 
   // ---- for tests and stats ----
-  uint32_t congestion_window() const { return cwnd_; }
   uint32_t send_mss() const { return mss_; }
   uint32_t peer_window() const { return snd_wnd_; }
   uint32_t receive_window() const;
@@ -127,6 +125,7 @@ class TcpConnection final : public ConnectionState {
   // possibly behind what the peer already has, and an ACK there would look
   // old to the peer and be dropped unread (BSD does the same).
   void send_ack() { send_control(tcp::kAck, snd_max_); }
+  void send_reset(uint32_t seq);
   void send_challenge_ack();
   void retransmit_first();
   void window_update_if_opened();

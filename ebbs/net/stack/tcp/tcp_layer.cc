@@ -106,10 +106,6 @@ void TcpLayer::input(IOBuf segment, uint32_t source_ip, uint32_t destination_ip)
     input_listen(listener->second, seg, destination_ip);
     return;
   }
-  input_no_connection(seg, destination_ip);
-}
-
-void TcpLayer::input_no_connection(const TcpSegment& seg, uint32_t) {
   ++engine_.counters().tcp_no_connection;
   reset_for(seg);
 }
@@ -119,10 +115,10 @@ void TcpLayer::reset_for(const TcpSegment& seg) {
   if (seg.has(tcp::kRst)) return;  // never answer a reset
   ++engine_.counters().tcp_resets_out;
   if (seg.has(tcp::kAck)) {
-    send(nullptr, seg.source_ip, seg.destination_port, seg.source_port, seg.ack, 0, tcp::kRst, 0,
+    send(seg.source_ip, seg.destination_port, seg.source_port, seg.ack, 0, tcp::kRst, 0,
          nullptr, 0, IOBuf());
   } else {
-    send(nullptr, seg.source_ip, seg.destination_port, seg.source_port, 0, seg.seq + seg.length(),
+    send(seg.source_ip, seg.destination_port, seg.source_port, 0, seg.seq + seg.length(),
          tcp::kRst | tcp::kAck, 0, nullptr, 0, IOBuf());
   }
 }
@@ -211,11 +207,8 @@ uint32_t TcpLayer::initial_sequence(uint32_t remote_ip, uint16_t remote_port, ui
 // ---- connections' life -------------------------------------------------------------
 
 void TcpLayer::established(TcpConnection& c) {
+  release_half_open(c);
   auto it = listeners_.find(c.local().port);
-  if (c.counted_half_open) {
-    c.counted_half_open = false;
-    if (it != listeners_.end() && it->second.half_open > 0) --it->second.half_open;
-  }
   if (it == listeners_.end()) {  // the listener went away meanwhile
     c.abort();
     return;
@@ -239,12 +232,17 @@ void TcpLayer::entered_time_wait(TcpConnection& c) {
   }
 }
 
+// A passive connection leaves SYN-RECEIVED: it no longer counts against
+// its listener's half-open bound.
+void TcpLayer::release_half_open(TcpConnection& c) {
+  if (!c.counted_half_open) return;
+  c.counted_half_open = false;
+  auto it = listeners_.find(c.local().port);
+  if (it != listeners_.end() && it->second.half_open > 0) --it->second.half_open;
+}
+
 void TcpLayer::forget(TcpConnection& c) {
-  if (c.counted_half_open) {
-    c.counted_half_open = false;
-    auto it = listeners_.find(c.local().port);
-    if (it != listeners_.end() && it->second.half_open > 0) --it->second.half_open;
-  }
+  release_half_open(c);
   if (c.time_wait_prev != nullptr || time_wait_head_ == &c) {
     if (c.time_wait_prev != nullptr) c.time_wait_prev->time_wait_next = c.time_wait_next;
     else time_wait_head_ = c.time_wait_next;
@@ -262,7 +260,7 @@ void TcpLayer::forget(TcpConnection& c) {
 
 // ---- segments out ----------------------------------------------------------------
 
-void TcpLayer::send(const TcpConnection*, uint32_t remote_ip, uint16_t local_port,
+void TcpLayer::send(uint32_t remote_ip, uint16_t local_port,
                     uint16_t remote_port, uint32_t seq, uint32_t ack, uint8_t flags,
                     uint16_t window, const uint8_t* options, uint32_t options_length,
                     IOBuf payload) {

@@ -61,9 +61,9 @@ class TcpLayer {
   void forget(TcpConnection& c);       // closed: out of every table
   // A segment with the headers in front of `payload` (which has room for
   // them, or none: a header buffer is made).
-  void send(const TcpConnection* c, uint32_t remote_ip, uint16_t local_port,
-            uint16_t remote_port, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window,
-            const uint8_t* options, uint32_t options_length, IOBuf payload);
+  void send(uint32_t remote_ip, uint16_t local_port, uint16_t remote_port, uint32_t seq,
+            uint32_t ack, uint8_t flags, uint16_t window, const uint8_t* options,
+            uint32_t options_length, IOBuf payload);
   uint32_t initial_sequence(uint32_t remote_ip, uint16_t remote_port, uint16_t local_port);
 
  private:
@@ -72,9 +72,9 @@ class TcpLayer {
     ConnectionOptions options;
     uint32_t half_open = 0;
   };
-  void input_no_connection(const TcpSegment& seg, uint32_t local_ip);
   void input_listen(Listener& listener, TcpSegment& seg, uint32_t local_ip);
   void reset_for(const TcpSegment& seg);
+  void release_half_open(TcpConnection& c);
   // The timer heap: connections by their earliest deadline, each at most
   // once (TcpConnection::heap_index). A deadline that moves later stays
   // where it was (the timer runs early, finds nothing due, and is put back):

@@ -548,5 +548,29 @@ TEST(Wire, FramesStillInFlightAreReleasedWithTheWire) {
   EXPECT_GT(wire.in_flight(), 100u);
 }
 
+
+// A frame that is one link of memory nobody else holds goes across as it
+// is, as a NIC would DMA it; one the sender still shares is copied.
+TEST(Wire, AnExclusiveOneLinkFrameIsHandedOverWithoutACopy) {
+  Wire wire(WireOptions{});
+  net::IOBuf frame = net::IOBuf::Create(64, /*headroom=*/16).value();
+  std::memset(frame.push_back(64), 7, 64);
+  const uint8_t* bytes = frame.first_link()->data;
+  ASSERT_TRUE(wire.end(0).transmit(0, std::move(frame)));
+  std::vector<net::IOBuf> got = drain(wire.end(1));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].first_link()->data, bytes);
+
+  net::IOBuf kept = net::IOBuf::Create(64, 16).value();
+  std::memset(kept.push_back(64), 9, 64);
+  net::IOBuf shared = kept.clone().value();
+  ASSERT_TRUE(wire.end(0).transmit(0, std::move(shared)));
+  got = drain(wire.end(1));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NE(got[0].first_link()->data, kept.first_link()->data);
+  EXPECT_EQ(got[0].to_string(), kept.to_string());
+  EXPECT_FALSE(got[0].is_shared());
+}
+
 }  // namespace
 }  // namespace ebb::drivers

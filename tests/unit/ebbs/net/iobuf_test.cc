@@ -37,6 +37,31 @@ IOBuf mixed_chain() {
   return chain;
 }
 
+TEST(IOBuf, CloneRangeOfEveryPieceSharesTheBytes) {
+  const IOBuf chain = mixed_chain();
+  for (std::size_t offset = 0; offset <= kText.size(); ++offset) {
+    for (std::size_t n = 0; offset + n <= kText.size(); ++n) {
+      IOBuf piece = chain.clone_range(offset, n).value();
+      ASSERT_EQ(piece.to_string(), kText.substr(offset, n)) << offset << "+" << n;
+      EXPECT_EQ(piece.headroom(), 0u);  // shared: never writable
+    }
+  }
+  EXPECT_EQ(chain.to_string(), kText);  // the source is unchanged
+}
+
+// An owned buffer's first link lives in the buffer's own allocation: a
+// clone must keep the bytes alive after that link is gone, and the last
+// one to go frees everything (ASan checks both).
+TEST(IOBuf, ACloneOutlivesTheLinkThatCameWithItsBuffer) {
+  IOBuf original = IOBuf::CopyOf("embedded", 8).value();
+  IOBuf clone = original.clone().value();
+  original.clear();
+  EXPECT_EQ(clone.to_string(), "embedded");
+  IOBuf again = clone.clone().value();
+  clone.clear();
+  EXPECT_EQ(again.to_string(), "embedded");
+}
+
 TEST(IOBuf, AMixedChainReadsBackWhole) {
   g_released = 0;
   {

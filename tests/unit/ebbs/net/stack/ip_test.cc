@@ -417,5 +417,37 @@ TEST(IpTest, AFloodOfFragmentsHoldsBoundedMemory) {
   EXPECT_EQ(at_b[0].data, payload);
 }
 
+
+// A new address is announced (RFC 5227 2.3): a broadcast ARP request whose
+// sender and target are the new address, so that a neighbour whose entry
+// for it failed (a DHCP server's probe before the lease) learns it now.
+TEST(IpTest, ANewAddressIsAnnouncedByGratuitousArp) {
+  Simulation sim;
+  std::vector<std::string> arp_frames;
+  sim.set_filter(0, [&](IOBuf& f) {
+    const std::string bytes = f.to_string();
+    if (bytes.size() >= 14 + arp::kBytes && load16(reinterpret_cast<const uint8_t*>(bytes.data()) + eth::kType) == eth::kTypeArp)
+      arp_frames.push_back(bytes);
+    return true;
+  });
+  InterfaceConfig moved = sim.a().interface();
+  moved.ip = 0xc6120031;  // 198.18.0.49
+  sim.a().configure(moved);
+  sim.step();
+  ASSERT_EQ(arp_frames.size(), 1u);
+  const auto* f = reinterpret_cast<const uint8_t*>(arp_frames[0].data());
+  EXPECT_TRUE(std::memcmp(f + eth::kDestination, MacAddress::Broadcast().bytes, 6) == 0);
+  const uint8_t* a = f + eth::kHeaderBytes;
+  EXPECT_EQ(load16(a + arp::kOperation), arp::kRequest);
+  EXPECT_EQ(load32(a + arp::kSenderIp), 0xc6120031u);
+  EXPECT_EQ(load32(a + arp::kTargetIp), 0xc6120031u);
+  // The same address again, or none: nothing to announce.
+  sim.a().configure(moved);
+  moved.ip = 0;
+  sim.a().configure(moved);
+  sim.step();
+  EXPECT_EQ(arp_frames.size(), 1u);
+}
+
 }  // namespace
 }  // namespace ebb::net::stack
