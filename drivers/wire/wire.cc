@@ -352,7 +352,9 @@ Status WireEnd::transmit(uint32_t queue, net::IOBuf frame) {
   // A frame that is one link of memory nobody else sees is handed over as
   // it is (as a NIC would DMA it); any other is copied into one, outside
   // the lock: the receiver may be polling on another core.
-  Result<net::IOBuf> copy = frame.link_count() == 1 && !frame.is_shared() && frame.headroom() > 0
+  // (Headroom means writable: owned, and this link its only reference.)
+  const net::IOBuf::Link* first = frame.first_link();
+  Result<net::IOBuf> copy = first != nullptr && first->next == nullptr && frame.headroom() > 0
                                 ? Result<net::IOBuf>(std::move(frame))
                                 : copy_contiguous(frame);
   if (!copy) return copy.error();

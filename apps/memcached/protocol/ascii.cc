@@ -77,20 +77,34 @@ class Handler {
   Reply& out_;
 };
 
+// "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n", written in one piece.
 void Handler::write_value(const Item* item, bool with_cas) {
-  out_.write("VALUE ");
-  out_.write(item->key());
-  out_.write_char(' ');
-  out_.write_decimal(item->client_flags);
-  out_.write_char(' ');
-  out_.write_decimal(item->value_length);
+  char flags[kMaxDecimalDigits], length[kMaxDecimalDigits], cas[kMaxDecimalDigits];
+  const std::size_t flags_n = format_decimal(item->client_flags, flags);
+  const std::size_t length_n = format_decimal(item->value_length, length);
+  const std::size_t cas_n = with_cas ? format_decimal(c_.visible_cas(item->cas), cas) : 0;
+  const string_view key = item->key();
+  const std::size_t total = 6 + key.size() + 1 + flags_n + 1 + length_n + (with_cas ? 1 + cas_n : 0) +
+                            2 + item->value_length + 2;
+  uint8_t* at = out_.claim(total);
+  if (at == nullptr) return;
+  auto put = [&at](const void* bytes, std::size_t n) {
+    std::memcpy(at, bytes, n);
+    at += n;
+  };
+  put("VALUE ", 6);
+  put(key.data(), key.size());
+  *at++ = ' ';
+  put(flags, flags_n);
+  *at++ = ' ';
+  put(length, length_n);
   if (with_cas) {
-    out_.write_char(' ');
-    out_.write_decimal(c_.visible_cas(item->cas));
+    *at++ = ' ';
+    put(cas, cas_n);
   }
-  out_.write("\r\n");
-  out_.write(item->value(), item->value_length);
-  out_.write("\r\n");
+  put("\r\n", 2);
+  put(item->value(), item->value_length);
+  put("\r\n", 2);
 }
 
 // get/gets <key>*, gat/gats <exptime> <key>*. Every key is checked before
@@ -110,19 +124,27 @@ Handled Handler::retrieve(string_view keys, std::size_t consumed, bool with_cas,
     }
     exptime = c_.clock.expiry(seconds);
   }
-  string_view scan = keys;
+  // One pass splits and checks the keys of a usual request; a request with
+  // more keys than fit here is checked whole first and split again after.
+  constexpr std::size_t kSplitKeys = 16;
+  struct Key {  // (not string_view: an array of those would be zeroed first)
+    const char* data;
+    std::size_t size;
+  } split[kSplitKeys];
   std::size_t count = 0;
+  string_view scan = keys;
   for (string_view key = next_word(scan); !key.empty(); key = next_word(scan), ++count) {
     if (key.size() > kMaxKeyLength) {
       out_.write(kBadFormat);
       return {consumed};
     }
+    if (count < kSplitKeys) split[count] = {key.data(), key.size()};
   }
   if (count == 0 && !touch) {  // "gat <exptime>" alone is an empty answer
     out_.write("ERROR\r\n");
     return {consumed};
   }
-  for (string_view key = next_word(keys); !key.empty(); key = next_word(keys)) {
+  auto serve = [&](string_view key) {
     const Item* item = c_.table.find(key, c_.now);
     if (touch) {
       bump_counter(c_.counters.cmd_touch);
@@ -131,12 +153,17 @@ Handled Handler::retrieve(string_view keys, std::size_t consumed, bool with_cas,
     bump_counter(c_.counters.cmd_get);
     if (item == nullptr) {
       bump_counter(c_.counters.get_misses);
-      continue;
+      return;
     }
     bump_counter(c_.counters.get_hits);
     if (touch) ItemTable::set_exptime(item, exptime);
     ItemTable::note_read(item, c_.now);
     write_value(item, with_cas);
+  };
+  if (count <= kSplitKeys) {
+    for (std::size_t i = 0; i < count; ++i) serve(string_view(split[i].data, split[i].size));
+  } else {
+    for (string_view key = next_word(keys); !key.empty(); key = next_word(keys)) serve(key);
   }
   out_.write("END\r\n");
   return {consumed};

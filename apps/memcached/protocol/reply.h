@@ -32,6 +32,19 @@ class Reply {
     if (!out_.append_copy(data, n, link)) failed_ = true;
   }
   void write(std::string_view text) { write(text.data(), text.size()); }
+  // n contiguous bytes at the end for the caller to fill (one bounds check
+  // for a whole reply line); null, with failed() set, when memory ran out.
+  uint8_t* claim(std::size_t n) {
+    if (uint8_t* at = out_.push_back(n)) return at;
+    const std::size_t link = out_.length() < kFirstLinkBytes ? kFirstLinkBytes : kLinkBytes;
+    auto more = net::IOBuf::Create(n > link ? n : link);
+    if (!more) {
+      failed_ = true;
+      return nullptr;
+    }
+    out_.append(std::move(*more));
+    return out_.push_back(n);
+  }
   void write_char(char c) { write(&c, 1); }
   void write_decimal(uint64_t v) {
     char digits[kMaxDecimalDigits];

@@ -8,8 +8,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <string_view>
+
+#include "runtime/bytes.h"
 
 namespace ebb::memcached {
 
@@ -71,18 +72,12 @@ inline uint32_t hash_key(std::string_view key) {
   const char* p = key.data();
   std::size_t n = key.size();
   while (n >= 8) {
-    uint64_t chunk;
-    std::memcpy(&chunk, p, 8);
-    h = (h ^ chunk) * kMul;
+    h = (h ^ load_u64(p)) * kMul;
     h ^= h >> 29;
     p += 8;
     n -= 8;
   }
-  if (n > 0) {
-    uint64_t chunk = 0;
-    std::memcpy(&chunk, p, n);
-    h = (h ^ chunk) * kMul;
-  }
+  if (n > 0) h = (h ^ load_u64_partial(p, n)) * kMul;
   h ^= h >> 32;
   h *= 0xD6E8FEB86659FD93ull;
   h ^= h >> 32;

@@ -13,6 +13,10 @@ inline constexpr std::size_t kMaxDecimalDigits = 20;  // UINT64_MAX
 
 // Writes v's digits to out (at least kMaxDecimalDigits bytes); their count.
 inline std::size_t format_decimal(uint64_t v, char* out) {
+  if (v < 10) {  // flags are mostly 0
+    out[0] = static_cast<char>('0' + v);
+    return 1;
+  }
   char reversed[kMaxDecimalDigits];
   std::size_t n = 0;
   do {

@@ -20,8 +20,8 @@ class Checksum {
   }
   // Adds a 16-bit or 32-bit value as if its big-endian bytes came next
   // (at an even position: for pseudo-headers, before any odd-length piece).
-  void add16(uint16_t v) { sum_ += __builtin_bswap16(v); }
-  void add32(uint32_t v) { sum_ += __builtin_bswap32(v); }
+  void add16(uint16_t v) { add_word(__builtin_bswap16(v)); }
+  void add32(uint32_t v) { add_word(__builtin_bswap32(v)); }
   // The checksum to store: the complement of the folded sum.
   uint16_t finish() const;
   // For a received packet summed with its checksum field included: true
@@ -29,9 +29,13 @@ class Checksum {
   bool verifies() const { return finish() == 0; }
 
  private:
+  void add_word(uint64_t v) {
+    sum_ += v;
+    sum_ += sum_ < v ? 1 : 0;  // end-around carry
+  }
   // The sum of the bytes read as little-endian words (RFC 1071 2(B): the
-  // same ones'-complement sum, byte-swapped; finish() swaps it back). Only
-  // folded at the end.
+  // same ones'-complement sum, byte-swapped; finish() swaps it back), in 64
+  // bits with end-around carry. Only folded at the end.
   uint64_t sum_ = 0;
   bool odd_ = false;  // an odd number of bytes so far: the next piece is byte-swapped
 };

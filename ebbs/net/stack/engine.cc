@@ -49,7 +49,7 @@ void Engine::configure(const InterfaceConfig& interface) {
 
 // ---- frames in -------------------------------------------------------------------
 
-void Engine::receive(IOBuf frame) {
+void Engine::receive(IOBuf&& frame) {
   Busy busy(*this);
   ++counters_.frames_in;
   counters_.bytes_in += frame.length();
@@ -71,7 +71,7 @@ void Engine::receive(IOBuf frame) {
   else ++counters_.unknown_ethertype;
 }
 
-void Engine::arp_input(IOBuf packet) {
+void Engine::arp_input(IOBuf&& packet) {
   Result<const uint8_t*> bytes = packet.gather(arp::kBytes);
   if (!bytes) {
     ++counters_.arp_malformed;
@@ -107,7 +107,7 @@ void Engine::arp_input(IOBuf packet) {
   }
 }
 
-void Engine::ip_input(IOBuf packet) {
+void Engine::ip_input(IOBuf&& packet) {
   const std::size_t length = packet.length();
   Result<const uint8_t*> fixed = packet.gather(ip::kMinHeaderBytes);
   if (!fixed) {
@@ -165,7 +165,7 @@ void Engine::ip_input(IOBuf packet) {
   }
 }
 
-void Engine::icmp_input(IOBuf packet, uint32_t source, uint32_t destination) {
+void Engine::icmp_input(IOBuf&& packet, uint32_t source, uint32_t destination) {
   if (packet.length() < icmp::kHeaderBytes) {
     ++counters_.icmp_malformed;
     return;
@@ -228,7 +228,7 @@ Status Engine::ping(uint32_t destination, uint16_t id, uint16_t sequence, std::s
 
 // ---- frames out ------------------------------------------------------------------
 
-void Engine::send_ip(uint32_t destination, uint8_t protocol, IOBuf packet, bool dont_fragment) {
+void Engine::send_ip(uint32_t destination, uint8_t protocol, IOBuf&& packet, bool dont_fragment) {
   if (packet.length() + ip::kMinHeaderBytes > mtu_) {
     if (dont_fragment) return;
     send_fragments(destination, protocol, std::move(packet));
@@ -238,7 +238,7 @@ void Engine::send_ip(uint32_t destination, uint8_t protocol, IOBuf packet, bool 
               std::move(packet));
 }
 
-void Engine::send_fragments(uint32_t destination, uint8_t protocol, IOBuf payload) {
+void Engine::send_fragments(uint32_t destination, uint8_t protocol, IOBuf&& payload) {
   // RFC 791: every fragment but the last carries a multiple of 8 bytes.
   const uint32_t piece = (mtu_ - ip::kMinHeaderBytes) & ~7u;
   if (payload.length() > 65535 - ip::kMinHeaderBytes) return;
@@ -259,7 +259,7 @@ void Engine::send_fragments(uint32_t destination, uint8_t protocol, IOBuf payloa
 // An IPv4 header in front of `payload` (in its headroom, or a buffer of its
 // own), then to the next hop: the destination on the link, else the gateway.
 void Engine::send_packet(uint32_t destination, uint8_t protocol, uint16_t id, uint16_t fragment,
-                         IOBuf payload) {
+                         IOBuf&& payload) {
   const InterfaceConfig& i = config_.interface;
   uint32_t next_hop = destination;
   if (destination != ip::kBroadcast && !i.on_link(destination)) {
@@ -294,7 +294,7 @@ void Engine::send_packet(uint32_t destination, uint8_t protocol, uint16_t id, ui
   send_to_next_hop(next_hop, std::move(payload));
 }
 
-void Engine::send_to_next_hop(uint32_t next_hop, IOBuf packet) {
+void Engine::send_to_next_hop(uint32_t next_hop, IOBuf&& packet) {
   if (next_hop == ip::kBroadcast || next_hop == config_.interface.subnet_broadcast()) {
     send_frame(MacAddress::Broadcast(), eth::kTypeIpv4, std::move(packet));
     return;
@@ -340,7 +340,7 @@ void Engine::send_arp(uint16_t operation, const MacAddress& target_mac, uint32_t
              std::move(*packet));
 }
 
-void Engine::send_frame(const MacAddress& destination, uint16_t type, IOBuf payload) {
+void Engine::send_frame(const MacAddress& destination, uint16_t type, IOBuf&& payload) {
   if (payload.headroom() < eth::kHeaderBytes) {
     Result<IOBuf> header = IOBuf::Create(0, kHeadroom);
     if (!header) return;

@@ -46,7 +46,7 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // ---- driving it ----
-  void receive(IOBuf frame);
+  void receive(IOBuf&& frame);
   void run_timers();
   // The earliest time run_timers() has work; 0 when none.
   uint64_t next_deadline() const;
@@ -103,7 +103,7 @@ class Engine {
   // ---- for the layers ----
   // Sends an IP packet whose first link starts with the transport header.
   // Larger than the MTU: fragmented, unless dont_fragment (then dropped).
-  void send_ip(uint32_t destination, uint8_t protocol, IOBuf packet, bool dont_fragment = false);
+  void send_ip(uint32_t destination, uint8_t protocol, IOBuf&& packet, bool dont_fragment = false);
   // Runs fn after the engine's current work (never inside the caller).
   void defer(Function<void()> fn);
 
@@ -116,15 +116,15 @@ class Engine {
     Engine& engine;
   };
 
-  void arp_input(IOBuf packet);
-  void ip_input(IOBuf packet);
-  void icmp_input(IOBuf packet, uint32_t source, uint32_t destination);
+  void arp_input(IOBuf&& packet);
+  void ip_input(IOBuf&& packet);
+  void icmp_input(IOBuf&& packet, uint32_t source, uint32_t destination);
   void send_arp(uint16_t operation, const MacAddress& target_mac, uint32_t target_ip);
-  void send_to_next_hop(uint32_t next_hop, IOBuf packet);
-  void send_fragments(uint32_t destination, uint8_t protocol, IOBuf payload);
+  void send_to_next_hop(uint32_t next_hop, IOBuf&& packet);
+  void send_fragments(uint32_t destination, uint8_t protocol, IOBuf&& payload);
   void send_packet(uint32_t destination, uint8_t protocol, uint16_t id, uint16_t fragment,
-                   IOBuf payload);
-  void send_frame(const MacAddress& destination, uint16_t type, IOBuf payload);
+                   IOBuf&& payload);
+  void send_frame(const MacAddress& destination, uint16_t type, IOBuf&& payload);
   void run_deferred();
   void wake();
   // counters_.fragment_drops from the reassembler's reasons.

@@ -87,7 +87,7 @@ Result<DatagramSocket*> UdpLayer::bind(uint16_t port, DatagramHandler handler) {
 
 void UdpLayer::unbind(uint16_t port) { sockets_.erase(port); }
 
-void UdpLayer::input(IOBuf datagram, uint32_t source_ip, uint32_t destination_ip) {
+void UdpLayer::input(IOBuf&& datagram, uint32_t source_ip, uint32_t destination_ip) {
   StackCounters& c = engine_.counters();
   Result<const uint8_t*> h = datagram.gather(udp::kHeaderBytes);
   if (!h) {

@@ -22,7 +22,7 @@ class UdpLayer {
   // Port 0: a free one is picked. Errc::kAlreadyExists when taken.
   Result<DatagramSocket*> bind(uint16_t port, DatagramHandler handler);
   // A datagram for us, from its UDP header on.
-  void input(IOBuf datagram, uint32_t source_ip, uint32_t destination_ip);
+  void input(IOBuf&& datagram, uint32_t source_ip, uint32_t destination_ip);
 
  private:
   class Socket;

@@ -106,14 +106,18 @@ class TcpConnection final : public ConnectionState {
   };
 
   // Segment arrival (RFC 9293 3.10.7), by state.
+  bool input_predicted(TcpSegment& seg);  // false: not the usual segment
   void input_syn_sent(TcpSegment& seg);
   void input_synchronized(TcpSegment& seg);
   bool acceptable(const TcpSegment& seg) const;
   void trim_to_window(TcpSegment& seg);
   bool process_ack(const TcpSegment& seg);  // false: the segment is done with
+  bool acknowledge(uint32_t ack, uint64_t now);  // false: closed meanwhile
+  void update_send_window(const TcpSegment& seg, uint32_t window);
   void process_data(TcpSegment& seg);
+  void take_next(IOBuf&& data);
   void process_fin();
-  void take_in_order(IOBuf data);
+  void take_in_order(IOBuf&& data);
   void drain_out_of_order();
   void queue_out_of_order(uint32_t seq, IOBuf data, bool fin);
 

@@ -49,7 +49,7 @@ uint64_t TcpConnection::flow_key() const { return key_of(peer_.ip, peer_.port, l
 
 // ---- segments in -------------------------------------------------------------------
 
-void TcpLayer::input(IOBuf segment, uint32_t source_ip, uint32_t destination_ip) {
+void TcpLayer::input(IOBuf&& segment, uint32_t source_ip, uint32_t destination_ip) {
   StackCounters& counters = engine_.counters();
   ++counters.tcp_segments_in;
   const std::size_t length = segment.length();
@@ -263,7 +263,7 @@ void TcpLayer::forget(TcpConnection& c) {
 void TcpLayer::send(uint32_t remote_ip, uint16_t local_port,
                     uint16_t remote_port, uint32_t seq, uint32_t ack, uint8_t flags,
                     uint16_t window, const uint8_t* options, uint32_t options_length,
-                    IOBuf payload) {
+                    IOBuf&& payload) {
   const uint32_t header_bytes = tcp::kMinHeaderBytes + ((options_length + 3) & ~3u);
   IOBuf segment;
   if (payload.headroom() >= header_bytes + ip::kMinHeaderBytes + eth::kHeaderBytes) {

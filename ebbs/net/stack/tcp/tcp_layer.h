@@ -27,7 +27,7 @@ class TcpLayer {
   TcpLayer& operator=(const TcpLayer&) = delete;
 
   // A segment for us: from its TCP header on, checksum not yet checked.
-  void input(IOBuf segment, uint32_t source_ip, uint32_t destination_ip);
+  void input(IOBuf&& segment, uint32_t source_ip, uint32_t destination_ip);
 
   // Accepts connections to `port` on this core.
   Status listen(uint16_t port, Function<void(Connection)> on_accept,
@@ -63,7 +63,7 @@ class TcpLayer {
   // them, or none: a header buffer is made).
   void send(uint32_t remote_ip, uint16_t local_port, uint16_t remote_port, uint32_t seq,
             uint32_t ack, uint8_t flags, uint16_t window, const uint8_t* options,
-            uint32_t options_length, IOBuf payload);
+            uint32_t options_length, IOBuf&& payload);
   uint32_t initial_sequence(uint32_t remote_ip, uint16_t remote_port, uint16_t local_port);
 
  private:
