@@ -2,7 +2,7 @@
 
 namespace ebb::net {
 
-void ConnectionState::deliver(IOBuf data) {
+void ConnectionState::deliver(IOBuf&& data) {
   if (on_receive_) on_receive_(std::move(data));
 }
 

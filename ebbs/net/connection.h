@@ -48,7 +48,7 @@ class ConnectionState {
 
   // ---- for backends ----
   // Hands received bytes to the app.
-  void deliver(IOBuf data);
+  void deliver(IOBuf&& data);
   // The peer will send no more (it shut down its side).
   void deliver_end();
   // Tracks the send queue against the watermarks (on_writable on the way down).

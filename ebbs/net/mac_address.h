@@ -27,8 +27,17 @@ struct MacAddress {
   bool is_broadcast() const { return *this == Broadcast(); }
   bool is_multicast() const { return (bytes[0] & 1) != 0; }
   bool is_zero() const { return *this == MacAddress{}; }
-  friend bool operator==(const MacAddress& a, const MacAddress& b) {
-    return std::memcmp(a.bytes, b.bytes, 6) == 0;
+  friend bool operator==(const MacAddress& a, const MacAddress& b) { return Same(a.bytes, b.bytes); }
+  // Six bytes at a and b equal (a frame's address field against ours):
+  // two loads each, no call.
+  static bool Same(const uint8_t* a, const uint8_t* b) {
+    uint32_t a4, b4;
+    uint16_t a2, b2;
+    std::memcpy(&a4, a, 4);
+    std::memcpy(&b4, b, 4);
+    std::memcpy(&a2, a + 4, 2);
+    std::memcpy(&b2, b + 4, 2);
+    return ((a4 ^ b4) | (a2 ^ b2)) == 0;
   }
 };
 

@@ -449,6 +449,11 @@ Handled handle(Context& context, const char* data, std::size_t length, Reply& ou
   const std::size_t consumed = line_length + 1;
   string_view text(data, line_length);
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  // The most common command, spelled plainly, skips the dispatch below.
+  if (text.size() > 4 && std::memcmp(text.data(), "get ", 4) == 0) {
+    Handler handler(context, out);
+    return handler.retrieve(text.substr(3), consumed, false, false);
+  }
   // memcached's tokenizer skips leading spaces, for meta commands too.
   std::size_t indent = 0;
   while (indent < text.size() && text[indent] == ' ') ++indent;

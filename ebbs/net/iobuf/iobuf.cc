@@ -177,7 +177,7 @@ Result<IOBuf> IOBuf::split_front(std::size_t n) {
   return front;
 }
 
-void IOBuf::trim_front(std::size_t n) {
+void IOBuf::trim_front_slow(std::size_t n) {
   EBB_CHECK(n <= length_, "IOBuf::trim_front(%zu) of a %zu-byte chain", n, length_);
   length_ -= n;
   while (n > 0) {

@@ -102,7 +102,17 @@ class IOBuf {
   // straddles the cut is shared by both sides. n > length() is a panic.
   Result<IOBuf> split_front(std::size_t n);
   // Drops bytes from either end; more than length() is a panic.
-  void trim_front(std::size_t n);
+  // (Inline while the cut falls inside the first link: every layer of a
+  // stack takes its header off this way.)
+  void trim_front(std::size_t n) {
+    if (head_ != nullptr && n < head_->length) {
+      head_->data += n;
+      head_->length -= n;
+      length_ -= n;
+      return;
+    }
+    trim_front_slow(n);
+  }
   void trim_back(std::size_t n);
   // Drops every link.
   void clear();
@@ -168,6 +178,7 @@ class IOBuf {
 
  private:
   Result<const uint8_t*> gather_slow(std::size_t n);
+  void trim_front_slow(std::size_t n);
   static Result<IOBuf> Wrap(uint8_t* start, std::size_t size, bool owned,
                             void (*release)(void*, void*), void* arg);
   static Result<Link*> new_link(Buffer* buffer, uint8_t* data, std::size_t length);

@@ -52,6 +52,4 @@ void Checksum::add(const uint8_t* data, std::size_t length) {
   if ((total & 1) != 0) odd_ = !odd_;
 }
 
-uint16_t Checksum::finish() const { return static_cast<uint16_t>(~__builtin_bswap16(fold(sum_))); }
-
 }  // namespace ebb::net::stack

@@ -23,7 +23,14 @@ class Checksum {
   void add16(uint16_t v) { add_word(__builtin_bswap16(v)); }
   void add32(uint32_t v) { add_word(__builtin_bswap32(v)); }
   // The checksum to store: the complement of the folded sum.
-  uint16_t finish() const;
+  uint16_t finish() const {
+    uint64_t s = (sum_ & 0xffffffff) + (sum_ >> 32);  // fold 64 bits to 16
+    s = (s & 0xffffffff) + (s >> 32);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return static_cast<uint16_t>(~__builtin_bswap16(static_cast<uint16_t>(s)));
+  }
   // For a received packet summed with its checksum field included: true
   // when the sum checks out.
   bool verifies() const { return finish() == 0; }

@@ -59,8 +59,8 @@ void Engine::receive(IOBuf&& frame) {
     return;
   }
   const uint8_t* h = *header;
-  if (std::memcmp(h + eth::kDestination, mac_.bytes, 6) != 0 &&
-      std::memcmp(h + eth::kDestination, MacAddress::Broadcast().bytes, 6) != 0) {
+  if (!MacAddress::Same(h + eth::kDestination, mac_.bytes) &&
+      !MacAddress::Same(h + eth::kDestination, MacAddress::Broadcast().bytes)) {
     ++counters_.not_for_us;
     return;
   }
