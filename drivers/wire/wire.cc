@@ -354,10 +354,11 @@ Status WireEnd::transmit(uint32_t queue, net::IOBuf frame) {
   // the lock: the receiver may be polling on another core.
   // (Headroom means writable: owned, and this link its only reference.)
   const net::IOBuf::Link* first = frame.first_link();
-  Result<net::IOBuf> copy = first != nullptr && first->next == nullptr && frame.headroom() > 0
-                                ? Result<net::IOBuf>(std::move(frame))
-                                : copy_contiguous(frame);
-  if (!copy) return copy.error();
+  if (first == nullptr || first->next != nullptr || frame.headroom() == 0) {
+    Result<net::IOBuf> copy = copy_contiguous(frame);
+    if (!copy) return copy.error();
+    frame = std::move(*copy);
+  }
 
   const uint32_t q = queue % queues_;
   SpinLockGuard guard(d.lock);
@@ -375,13 +376,13 @@ Status WireEnd::transmit(uint32_t queue, net::IOBuf frame) {
   bool duplicated = false;
   if (d.random.chance(d.duplicate) && count + 1 < capacity) {
     Result<net::IOBuf> copied =
-        net::IOBuf::CopyOf(length == 0 ? nullptr : copy->first_link()->data, length);
+        net::IOBuf::CopyOf(length == 0 ? nullptr : frame.first_link()->data, length);
     if (copied) {
       again = std::move(*copied);
       duplicated = true;
     }
   }
-  if (EBB_UNLIKELY(!d.enqueue(q, std::move(*copy), wire_->clock_))) return d.refuse_full();
+  if (EBB_UNLIKELY(!d.enqueue(q, std::move(frame), wire_->clock_))) return d.refuse_full();
   ++d.counters.sent;
   if (duplicated && d.enqueue(q, std::move(again), wire_->clock_)) ++d.counters.duplicated;
   return {};

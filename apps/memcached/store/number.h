@@ -17,6 +17,11 @@ inline std::size_t format_decimal(uint64_t v, char* out) {
     out[0] = static_cast<char>('0' + v);
     return 1;
   }
+  if (v < 100) {  // and many values short
+    out[0] = static_cast<char>('0' + v / 10);
+    out[1] = static_cast<char>('0' + v % 10);
+    return 2;
+  }
   char reversed[kMaxDecimalDigits];
   std::size_t n = 0;
   do {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "runtime/compiler.h"
 #include "runtime/panic.h"
 
 namespace ebb::net {
@@ -40,40 +41,45 @@ int size_class(std::size_t bytes) {
   return bytes <= kClassBytes[0] ? 0 : bytes <= kClassBytes[1] ? 1 : -1;
 }
 
+// The lists are plain (trivially destructible) thread-locals, so that using
+// them costs no initialisation check; a second thread-local with a
+// destructor, armed by the first buffer kept, empties them at thread exit.
+enum class ListState : uint8_t { kUnused, kArmed, kGone };
 struct Recycler {
   void* kept[2][kKeepPerClass];
-  uint32_t count[2] = {0, 0};
-  ~Recycler();
+  uint32_t count[2];
+  ListState state;  // kGone from the thread's exit on: frees go straight back
 };
-thread_local Recycler recycler;
-// Set once the thread's list is gone (its exit): later frees go straight back.
-thread_local bool recycler_gone = false;
+thread_local Recycler recycler;  // zero-initialised
 
-Recycler::~Recycler() {
-  recycler_gone = true;
-  for (int c = 0; c < 2; ++c)
-    for (uint32_t i = 0; i < count[c]; ++i) std::free(kept[c][i]);
-}
+struct RecyclerDrain {
+  ~RecyclerDrain() {
+    recycler.state = ListState::kGone;
+    for (int c = 0; c < 2; ++c)
+      for (uint32_t i = 0; i < recycler.count[c]; ++i) std::free(recycler.kept[c][i]);
+    recycler.count[0] = recycler.count[1] = 0;
+  }
+  void arm() {}
+};
+thread_local RecyclerDrain recycler_drain;
 
 // An owned buffer's allocation of (at least) `bytes`.
 void* allocate_owned(std::size_t bytes) {
   const int c = size_class(bytes);
   if (c < 0) return std::malloc(bytes);
-  if (kRecycle && !recycler_gone) {
-    Recycler& r = recycler;
-    if (r.count[c] > 0) return r.kept[c][--r.count[c]];
-  }
+  if (kRecycle && recycler.count[c] > 0) return recycler.kept[c][--recycler.count[c]];
   return std::malloc(kClassBytes[c]);
 }
 
 void free_owned(void* memory, std::size_t bytes) {
   const int c = size_class(bytes);
-  if (kRecycle && c >= 0 && !recycler_gone) {
-    Recycler& r = recycler;
-    if (r.count[c] < kKeepPerClass) {
-      r.kept[c][r.count[c]++] = memory;
-      return;
+  if (kRecycle && c >= 0 && recycler.count[c] < kKeepPerClass && recycler.state != ListState::kGone) {
+    if (EBB_UNLIKELY(recycler.state == ListState::kUnused)) {
+      recycler.state = ListState::kArmed;
+      recycler_drain.arm();  // constructs it on this thread: its destructor runs at exit
     }
+    recycler.kept[c][recycler.count[c]++] = memory;
+    return;
   }
   std::free(memory);
 }
@@ -110,10 +116,11 @@ Result<IOBuf::Link*> IOBuf::new_link(Buffer* buffer, uint8_t* data, std::size_t 
 }
 
 Result<IOBuf::Link*> IOBuf::new_buffer_link(std::size_t capacity, std::size_t headroom) {
-  std::size_t bytes;
-  if (__builtin_add_overflow(capacity, headroom, &bytes) ||
-      __builtin_add_overflow(bytes, kHeaderBytes, &bytes))
+  // (Each at most half the address space: their sum and the header cannot wrap.)
+  constexpr std::size_t kLimit = SIZE_MAX / 4;
+  if (EBB_UNLIKELY(capacity > kLimit || headroom > kLimit))
     return Error(Errc::kInvalidArgument, "IOBuf: buffer size overflows");
+  const std::size_t bytes = capacity + headroom + kHeaderBytes;
   void* memory = allocate_owned(bytes);
   if (memory == nullptr) return no_memory(bytes);
   auto* start = static_cast<uint8_t*>(memory) + kHeaderBytes;

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "ebbs/net/iobuf/iobuf.h"
+#include "runtime/bytes.h"
 
 namespace ebb::net::stack {
 
@@ -17,6 +18,12 @@ class Checksum {
   void add(const uint8_t* data, std::size_t length);
   void add(const IOBuf& chain) {
     chain.for_each_range([this](const uint8_t* data, std::size_t length) { add(data, length); });
+  }
+  // Adds an IPv4 header without options (20 bytes, at an even position):
+  // five words summed inline, for the header every packet has.
+  void add_ipv4_header(const uint8_t* h) {
+    add_word(uint64_t{load_u32(h)} + load_u32(h + 4) + load_u32(h + 8) + load_u32(h + 12) +
+             load_u32(h + 16));
   }
   // Adds a 16-bit or 32-bit value as if its big-endian bytes came next
   // (at an even position: for pseudo-headers, before any odd-length piece).

@@ -128,7 +128,8 @@ void Engine::ip_input(IOBuf&& packet) {
   }
   const uint8_t* h = *whole;
   Checksum sum;
-  sum.add(h, header_bytes);
+  if (header_bytes == ip::kMinHeaderBytes) sum.add_ipv4_header(h);
+  else sum.add(h, header_bytes);
   if (!sum.verifies()) {
     ++counters_.ip_bad_checksum;
     return;
@@ -289,7 +290,7 @@ void Engine::send_packet(uint32_t destination, uint8_t protocol, uint16_t id, ui
   store32(h + ip::kSource, ip());
   store32(h + ip::kDestination, destination);
   Checksum sum;
-  sum.add(h, ip::kMinHeaderBytes);
+  sum.add_ipv4_header(h);
   store16(h + ip::kChecksum, sum.finish());
   send_to_next_hop(next_hop, std::move(payload));
 }

@@ -603,7 +603,7 @@ void TcpConnection::output() {
     if (fin) fin_sent_ = true;
     snd_max_ = seq_max(snd_max_, snd_nxt_);
     if (retransmit_at_ == 0) retransmit_at_ = now() + rtt_.rto();
-    if (fin) break;
+    if (fin || snd_nxt_ - snd_una_ == queued) break;  // (all sent: nothing more to look at)
   }
 }
 
@@ -769,8 +769,11 @@ void TcpConnection::abort() {
 uint64_t TcpConnection::next_deadline() const {
   // 0 (off) minus one is the largest value: the minimum of d - 1 skips
   // every timer that is off, and comes back to 0 when all are.
-  const uint64_t earliest = std::min({retransmit_at_ - 1, persist_at_ - 1, delayed_ack_at_ - 1,
-                                      keepalive_at_ - 1, time_wait_at_ - 1});
+  uint64_t earliest = retransmit_at_ - 1;
+  earliest = std::min(earliest, persist_at_ - 1);
+  earliest = std::min(earliest, delayed_ack_at_ - 1);
+  earliest = std::min(earliest, keepalive_at_ - 1);
+  earliest = std::min(earliest, time_wait_at_ - 1);
   return earliest + 1;
 }
 
