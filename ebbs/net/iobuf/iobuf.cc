@@ -84,6 +84,8 @@ void free_owned(void* memory, std::size_t bytes) {
   std::free(memory);
 }
 
+constexpr std::size_t kMaxBufferBytes = SIZE_MAX / 4;
+
 Error no_memory(std::size_t bytes) {
   return Error(Errc::kExhausted, "IOBuf: out of memory", static_cast<int64_t>(bytes));
 }
@@ -108,6 +110,13 @@ void release_buffer(IOBuf::Buffer* buffer) {
 
 // ---- links and buffers -------------------------------------------------------
 
+// Why new_buffer_link gave none.
+Error IOBuf::buffer_error(std::size_t capacity, std::size_t headroom) {
+  if (capacity > kMaxBufferBytes || headroom > kMaxBufferBytes)
+    return Error(Errc::kInvalidArgument, "IOBuf: buffer size overflows");
+  return no_memory(capacity + headroom + kHeaderBytes);
+}
+
 Result<IOBuf::Link*> IOBuf::new_link(Buffer* buffer, uint8_t* data, std::size_t length) {
   void* memory = std::malloc(sizeof(Link));
   if (memory == nullptr) return no_memory(sizeof(Link));
@@ -115,19 +124,15 @@ Result<IOBuf::Link*> IOBuf::new_link(Buffer* buffer, uint8_t* data, std::size_t 
   return new (memory) Link{buffer, data, length, nullptr};
 }
 
-Result<IOBuf::Link*> IOBuf::new_buffer_link(std::size_t capacity, std::size_t headroom) {
-  // (Each at most half the address space: their sum and the header cannot wrap.)
-  constexpr std::size_t kLimit = SIZE_MAX / 4;
-  if (EBB_UNLIKELY(capacity > kLimit || headroom > kLimit))
-    return Error(Errc::kInvalidArgument, "IOBuf: buffer size overflows");
-  const std::size_t bytes = capacity + headroom + kHeaderBytes;
-  void* memory = allocate_owned(bytes);
-  if (memory == nullptr) return no_memory(bytes);
+IOBuf::Link* IOBuf::new_buffer_link(std::size_t capacity, std::size_t headroom) {
+  // (Each at most a quarter of the address space: the sum cannot wrap.)
+  if (EBB_UNLIKELY(capacity > kMaxBufferBytes || headroom > kMaxBufferBytes)) return nullptr;
+  void* memory = allocate_owned(capacity + headroom + kHeaderBytes);
+  if (memory == nullptr) return nullptr;
   auto* start = static_cast<uint8_t*>(memory) + kHeaderBytes;
-  auto* link_memory = static_cast<uint8_t*>(memory) + kLinkOffset;
-  auto* link = new (link_memory) Link{nullptr, start + headroom, 0, nullptr};
+  auto* link = reinterpret_cast<Link*>(static_cast<uint8_t*>(memory) + kLinkOffset);
   auto* buffer = new (memory) Buffer{{1}, true, start, capacity + headroom, nullptr, nullptr, link};
-  link->buffer = buffer;
+  new (link) Link{buffer, start + headroom, 0, nullptr};
   return link;
 }
 
@@ -153,10 +158,10 @@ void IOBuf::push_link_back(Link* link) {
 // ---- making chains ----------------------------------------------------------
 
 Result<IOBuf> IOBuf::Create(std::size_t capacity, std::size_t headroom) {
-  Result<Link*> link = new_buffer_link(capacity, headroom);
-  if (!link) return link.error();
+  Link* link = new_buffer_link(capacity, headroom);
+  if (link == nullptr) return buffer_error(capacity, headroom);
   IOBuf chain;
-  chain.push_link_back(*link);
+  chain.head_ = chain.tail_ = link;
   return chain;
 }
 
@@ -344,9 +349,9 @@ Status IOBuf::append_copy(const void* data, std::size_t size, std::size_t link_c
   Link* more = nullptr;
   if (size > here) {
     const std::size_t rest = size - here;
-    Result<Link*> link = new_buffer_link(rest > link_capacity ? rest : link_capacity, 0);
-    if (!link) return link.error();
-    more = *link;
+    const std::size_t capacity = rest > link_capacity ? rest : link_capacity;
+    more = new_buffer_link(capacity, 0);
+    if (more == nullptr) return buffer_error(capacity, 0);
   }
   const auto* bytes = static_cast<const uint8_t*>(data);
   if (here != 0) std::memcpy(push_back(here), bytes, here);
@@ -369,9 +374,8 @@ Result<const uint8_t*> IOBuf::gather_slow(std::size_t n) {
   // its bytes and the ones that follow.
   Link* target = head_;
   if (room_after(head_) < n - head_->length) {
-    Result<Link*> fresh = new_buffer_link(n, 0);
-    if (!fresh) return fresh.error();
-    target = *fresh;
+    target = new_buffer_link(n, 0);
+    if (target == nullptr) return buffer_error(n, 0);
     std::memcpy(target->data, head_->data, head_->length);
     target->length = head_->length;
     target->next = head_->next;

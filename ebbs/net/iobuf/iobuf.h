@@ -182,7 +182,10 @@ class IOBuf {
   static Result<IOBuf> Wrap(uint8_t* start, std::size_t size, bool owned,
                             void (*release)(void*, void*), void* arg);
   static Result<Link*> new_link(Buffer* buffer, uint8_t* data, std::size_t length);
-  static Result<Link*> new_buffer_link(std::size_t capacity, std::size_t headroom);
+  // A fresh owned buffer and its embedded link (empty, `headroom` in
+  // front); null when memory ran out or the size is absurd (buffer_error).
+  static Link* new_buffer_link(std::size_t capacity, std::size_t headroom);
+  static Error buffer_error(std::size_t capacity, std::size_t headroom);
   static void drop(Link* link);
   static bool writable(const Link* link) {
     return link->buffer->owned && link->buffer->refs.load(std::memory_order_acquire) == 1;
