@@ -39,7 +39,7 @@ class ConnectionState {
   ConnectionState& operator=(const ConnectionState&) = delete;
   virtual ~ConnectionState() = default;
 
-  virtual Status send(IOBuf data) = 0;
+  virtual Status send(IOBuf&& data) = 0;
   virtual std::size_t send_queued() const = 0;
   virtual void set_receiving(bool on) = 0;
   virtual void shutdown_write() = 0;
@@ -101,7 +101,7 @@ class Connection {
   void on_close(Function<void(const Status&)> fn) { state_->on_close_ = std::move(fn); }
 
   // Queues data for the peer; an Error once the connection is closing.
-  Status send(IOBuf data) { return state_->send(std::move(data)); }
+  Status send(IOBuf&& data) { return state_->send(std::move(data)); }
   std::size_t send_queued() const { return state_->send_queued(); }
   bool send_full() const { return state_->full_; }
   // Stops and restarts taking bytes from the peer (TCP slows it meanwhile).

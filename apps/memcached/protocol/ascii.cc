@@ -133,12 +133,14 @@ Handled Handler::retrieve(string_view keys, std::size_t consumed, bool with_cas,
   } split[kSplitKeys];
   std::size_t count = 0;
   string_view scan = keys;
-  for (string_view key = next_word(scan); !key.empty(); key = next_word(scan), ++count) {
+  for (string_view key = next_word(scan); !key.empty(); key = next_word(scan)) {
     if (key.size() > kMaxKeyLength) {
       out_.write(kBadFormat);
       return {consumed};
     }
     if (count < kSplitKeys) split[count] = {key.data(), key.size()};
+    ++count;
+    if (scan.empty()) break;  // (the usual end: no trailing space to scan)
   }
   if (count == 0 && !touch) {  // "gat <exptime>" alone is an empty answer
     out_.write("ERROR\r\n");

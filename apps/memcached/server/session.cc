@@ -109,7 +109,8 @@ Session::Outcome Session::receive(const uint8_t* data, std::size_t length, net::
   if (start_ == size_) {
     // Nothing waits: handle the new bytes where they lie, keep the rest.
     const std::size_t used = handle(data, length, out, &outcome);
-    if (outcome != Outcome::kClose && !buffer(data + used, length - used)) outcome = Outcome::kClose;
+    if (outcome != Outcome::kClose && used < length && !buffer(data + used, length - used))
+      outcome = Outcome::kClose;
   } else {
     if (!buffer(data, length)) {
       outcome = Outcome::kClose;

@@ -62,7 +62,7 @@ class PosixConnection final : public ConnectionState {
     });
   }
 
-  Status send(IOBuf data) override {
+  Status send(IOBuf&& data) override {
     if (fd_ < 0 || closing_ || write_shut_ || shut_pending_)
       return Error(Errc::kCancelled, "send on a connection that is closing or closed");
     queue_.append(std::move(data));

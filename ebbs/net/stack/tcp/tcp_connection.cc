@@ -549,7 +549,7 @@ void TcpConnection::process_fin() {
 
 // ---- sending ---------------------------------------------------------------------
 
-Status TcpConnection::send(IOBuf data) {
+Status TcpConnection::send(IOBuf&& data) {
   if ((state_ != TcpState::kEstablished && state_ != TcpState::kCloseWait) || fin_queued_)
     return Error(Errc::kCancelled, "send on a connection that is closing or closed");
   if (data.empty()) return {};

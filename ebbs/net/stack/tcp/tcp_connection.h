@@ -55,7 +55,7 @@ class TcpConnection final : public ConnectionState {
   ~TcpConnection() override;
 
   // ---- the connection API ----
-  Status send(IOBuf data) override;
+  Status send(IOBuf&& data) override;
   std::size_t send_queued() const override { return send_queue_.length(); }
   void set_receiving(bool on) override;
   void shutdown_write() override;
