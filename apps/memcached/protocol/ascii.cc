@@ -7,6 +7,7 @@
 #include "apps/memcached/protocol/stats.h"
 #include "apps/memcached/protocol/words.h"
 #include "apps/memcached/store/number.h"
+#include "runtime/bytes.h"
 
 namespace ebb::memcached::ascii {
 
@@ -89,7 +90,7 @@ void Handler::write_value(const Item* item, bool with_cas) {
   uint8_t* at = out_.claim(total);
   if (at == nullptr) return;
   auto put = [&at](const void* bytes, std::size_t n) {
-    std::memcpy(at, bytes, n);
+    copy_bytes(at, bytes, n);
     at += n;
   };
   put("VALUE ", 6);
@@ -109,7 +110,8 @@ void Handler::write_value(const Item* item, bool with_cas) {
 
 // get/gets <key>*, gat/gats <exptime> <key>*. Every key is checked before
 // any value is written, so a bad key never leaves half an answer.
-Handled Handler::retrieve(string_view keys, std::size_t consumed, bool with_cas, bool touch) {
+[[gnu::flatten]] Handled Handler::retrieve(string_view keys, std::size_t consumed, bool with_cas,
+                                          bool touch) {
   ServerTime exptime = 0;
   if (touch) {
     int64_t seconds = 0;

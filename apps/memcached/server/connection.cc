@@ -37,7 +37,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
   void start() {
     std::shared_ptr<Client> self = shared_from_this();
-    connection_.on_receive([self](IOBuf data) { self->receive(data); });
+    connection_.on_receive([self](IOBuf&& data) { self->receive(data); });
     connection_.on_writable([self] { self->resume(); });
     connection_.on_close([self](const Status& why) {
       if (self->server_.settings.verbose >= 2)

@@ -22,17 +22,7 @@ constexpr std::size_t kHeaderBytes = (kLinkOffset + sizeof(IOBuf::Link) + 15) & 
 // buffers of a packet path live for one request, and this spares the
 // allocator a call each way. A request is rounded up to its class. Off
 // under sanitizers, which must see every free to catch a use after it.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kRecycle = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-constexpr bool kRecycle = false;
-#else
-constexpr bool kRecycle = true;
-#endif
-#else
-constexpr bool kRecycle = true;
-#endif
+constexpr bool kRecycle = !EBB_ASAN && !EBB_TSAN;
 
 constexpr std::size_t kClassBytes[] = {512, 2048 + kHeaderBytes};
 constexpr uint32_t kKeepPerClass = 64;

@@ -151,7 +151,7 @@ void TcpConnection::input(TcpSegment& seg) {
 // the same window, it acknowledges something new or carries data, and
 // nothing unusual is going on — has the effects of the full processing
 // below at a fraction of the tests. Anything else returns false untouched.
-bool TcpConnection::input_predicted(TcpSegment& seg) {
+[[gnu::flatten]] bool TcpConnection::input_predicted(TcpSegment& seg) {
   const auto length = static_cast<uint32_t>(seg.payload.length());
   if (state_ != TcpState::kEstablished || (seg.flags & ~tcp::kPsh) != tcp::kAck ||
       seg.seq != rcv_nxt_ || (static_cast<uint32_t>(seg.window) << snd_wscale_) != snd_wnd_ ||
@@ -562,7 +562,7 @@ Status TcpConnection::send(IOBuf&& data) {
   return {};
 }
 
-void TcpConnection::output() {
+[[gnu::flatten]] void TcpConnection::output() {
   if (state_ != TcpState::kEstablished && state_ != TcpState::kCloseWait &&
       state_ != TcpState::kFinWait1 && state_ != TcpState::kClosing &&
       state_ != TcpState::kLastAck)

@@ -49,7 +49,8 @@ uint64_t TcpConnection::flow_key() const { return key_of(peer_.ip, peer_.port, l
 
 // ---- segments in -------------------------------------------------------------------
 
-void TcpLayer::input(IOBuf&& segment, uint32_t source_ip, uint32_t destination_ip) {
+[[gnu::flatten]] void TcpLayer::input(IOBuf&& segment, uint32_t source_ip,
+                                      uint32_t destination_ip) {
   StackCounters& counters = engine_.counters();
   ++counters.tcp_segments_in;
   const std::size_t length = segment.length();
@@ -84,7 +85,8 @@ void TcpLayer::input(IOBuf&& segment, uint32_t source_ip, uint32_t destination_i
   seg.ack = load32(h + tcp::kAckNumber);
   seg.flags = h[tcp::kFlags] & 0x3f;
   seg.window = load16(h + tcp::kWindow);
-  if (!parse_tcp_options(h + tcp::kMinHeaderBytes, header_bytes - tcp::kMinHeaderBytes, seg)) {
+  if (header_bytes > tcp::kMinHeaderBytes &&
+      !parse_tcp_options(h + tcp::kMinHeaderBytes, header_bytes - tcp::kMinHeaderBytes, seg)) {
     ++counters.tcp_bad_options;
     return;
   }
