@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
     Result<Ref<Store>> store = Store::Create(table);
     if (!store) return store.error();
     g_server = new Server(settings, **store, settings.cores);
+    // Requests read the clock the timer refreshes (ticking until exit).
+    if (Status ticking = g_server->store.clock().start_ticking(); !ticking) return ticking.error();
     Result<std::unique_ptr<apps::Network>> network = apps::Network::Start(settings.network);
     if (!network) return network.error();
     g_network = network->release();

@@ -334,7 +334,7 @@ uint64_t Wire::next_due(int side) const {
   return now != 0 ? now : 1;
 }
 
-Status WireEnd::transmit(uint32_t queue, net::IOBuf frame) {
+[[gnu::flatten]] Status WireEnd::transmit(uint32_t queue, net::IOBuf frame) {
   Wire::Direction& d = *wire_->directions_[side_];
   const std::size_t length = frame.length();
   if (EBB_UNLIKELY(length > std::size_t{mtu()} + net::kEthernetHeaderBytes)) {
@@ -388,7 +388,7 @@ Status WireEnd::transmit(uint32_t queue, net::IOBuf frame) {
   return {};
 }
 
-bool WireEnd::take(uint32_t queue, net::IOBuf& frame) {
+[[gnu::flatten]] bool WireEnd::take(uint32_t queue, net::IOBuf& frame) {
   EBB_CHECK(queue < queues_, "wire: receive on queue %u of %u", queue, queues_);
   Wire::Direction& d = *wire_->directions_[1 - side_];
   Wire::Direction::Queue& q = d.queues[queue];

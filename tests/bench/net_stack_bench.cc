@@ -57,6 +57,9 @@ extern "C" __attribute__((noinline)) void ebb_bench_serve_frame(drivers::WireEnd
 class GetPath {
  public:
   GetPath() : wire_(drivers::WireOptions{}, Clock(&clock_)) {}
+  ~GetPath() {
+    if (server_) server_->store.clock().stop_ticking();
+  }
 
   // Starts the server and opens the client's connection; false on failure
   // (printed). On a core.
@@ -69,6 +72,8 @@ class GetPath {
     Result<Ref<memcached::Store>> store = memcached::Store::Create(table);
     if (!store) return complain("cannot make the store");
     server_ = std::make_unique<memcached::Server>(memcached::Settings{}, **store, 1);
+    // As ebb-memcached serves: requests read the ticking clock.
+    if (!server_->store.clock().start_ticking()) return complain("cannot start the clock");
     memcached::Server* server = server_.get();
     if (!engine_->listen(kServerPort, [server](Connection c) {
           memcached::serve_connection(*server, std::move(c));

@@ -16,9 +16,28 @@ ServerClock::ServerClock()
     : started_ns_(platform::now_ns()),
       started_unix_(static_cast<int64_t>(std::time(nullptr)) - kStartOffset) {}
 
-ServerTime ServerClock::now() const {
+ServerTime ServerClock::elapsed() const {
   return static_cast<ServerTime>((platform::now_ns() - started_ns_) / 1'000'000'000u) +
-         kStartOffset + skew_.load(std::memory_order_relaxed);
+         kStartOffset;
+}
+
+Status ServerClock::start_ticking() {
+  if (ticker_ != 0) return Error(Errc::kInvalidArgument, "memcached clock: ticking already");
+  tick();
+  Result<TimerId> id = add_periodic_timer(kTickPeriod, [this] { tick(); });
+  if (!id) {
+    ticked_.store(0, std::memory_order_relaxed);
+    return id.error();
+  }
+  ticker_ = *id;
+  return {};
+}
+
+void ServerClock::stop_ticking() {
+  if (ticker_ == 0) return;
+  cancel_timer(ticker_);
+  ticker_ = 0;
+  ticked_.store(0, std::memory_order_relaxed);
 }
 
 ServerTime ServerClock::expiry(int64_t exptime) const {

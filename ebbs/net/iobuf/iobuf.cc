@@ -45,9 +45,7 @@ thread_local Recycler recycler;  // zero-initialised
 struct RecyclerDrain {
   ~RecyclerDrain() {
     recycler.state = ListState::kGone;
-    for (int c = 0; c < 2; ++c)
-      for (uint32_t i = 0; i < recycler.count[c]; ++i) std::free(recycler.kept[c][i]);
-    recycler.count[0] = recycler.count[1] = 0;
+    IOBuf::release_kept_buffers();
   }
   void arm() {}
 };
@@ -97,6 +95,16 @@ void release_buffer(IOBuf::Buffer* buffer) {
 }
 
 }  // namespace
+
+bool IOBuf::recycles() { return kRecycle; }
+
+std::size_t IOBuf::kept_buffers() { return std::size_t{recycler.count[0]} + recycler.count[1]; }
+
+void IOBuf::release_kept_buffers() {
+  for (int c = 0; c < 2; ++c)
+    for (uint32_t i = 0; i < recycler.count[c]; ++i) std::free(recycler.kept[c][i]);
+  recycler.count[0] = recycler.count[1] = 0;
+}
 
 // ---- links and buffers -------------------------------------------------------
 

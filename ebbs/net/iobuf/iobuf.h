@@ -88,6 +88,15 @@ class IOBuf {
   // (constants, a mapped file). Never written through.
   static Result<IOBuf> WrapUnowned(const void* data, std::size_t size);
 
+  // ---- this thread's recycled buffers ----
+  // Owned buffers of up to 2 KiB go onto a short per-thread list when
+  // dropped, and the next Create of their size takes them back (off under
+  // sanitizers: recycles() is false there). The list is freed at thread exit.
+  static bool recycles();
+  static std::size_t kept_buffers();
+  // Frees the list now (a thread that stops handling packets may call it).
+  static void release_kept_buffers();
+
   // ---- the chain ----
   std::size_t length() const { return length_; }
   bool empty() const { return length_ == 0; }

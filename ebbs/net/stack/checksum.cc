@@ -3,27 +3,6 @@
 #include "runtime/bytes.h"
 
 namespace ebb::net::stack {
-namespace {
-
-uint16_t fold(uint64_t s) {
-  s = (s & 0xffffffff) + (s >> 32);
-  s = (s & 0xffffffff) + (s >> 32);
-  s = (s & 0xffff) + (s >> 16);
-  s = (s & 0xffff) + (s >> 16);
-  s = (s & 0xffff) + (s >> 16);
-  return static_cast<uint16_t>(s);
-}
-
-// A ones'-complement add of 64-bit words: the carry out comes back in at
-// the bottom (an add and an add-with-carry).
-inline uint64_t add_carry(uint64_t sum, uint64_t v) {
-  uint64_t r;
-  const bool carry = __builtin_add_overflow(sum, v, &r);
-  return r + carry;
-}
-
-}  // namespace
-
 void Checksum::add(const uint8_t* data, std::size_t length) {
   // 64-bit little-endian loads with end-around carry: about two
   // instructions per eight bytes.

@@ -30,22 +30,28 @@ class Checksum {
   void add16(uint16_t v) { add_word(__builtin_bswap16(v)); }
   void add32(uint32_t v) { add_word(__builtin_bswap32(v)); }
   // The checksum to store: the complement of the folded sum.
-  uint16_t finish() const {
-    uint64_t s = (sum_ & 0xffffffff) + (sum_ >> 32);  // fold 64 bits to 16
+  uint16_t finish() const { return static_cast<uint16_t>(~__builtin_bswap16(fold(sum_))); }
+  // For a received packet summed with its checksum field included: true
+  // when the sum checks out.
+  bool verifies() const { return finish() == 0; }
+  // A 64-bit ones'-complement sum folded to 16 bits, carries added back.
+  static uint16_t fold(uint64_t s) {
+    s = (s & 0xffffffff) + (s >> 32);
     s = (s & 0xffffffff) + (s >> 32);
     s = (s & 0xffff) + (s >> 16);
     s = (s & 0xffff) + (s >> 16);
     s = (s & 0xffff) + (s >> 16);
-    return static_cast<uint16_t>(~__builtin_bswap16(static_cast<uint16_t>(s)));
+    return static_cast<uint16_t>(s);
   }
-  // For a received packet summed with its checksum field included: true
-  // when the sum checks out.
-  bool verifies() const { return finish() == 0; }
 
  private:
-  void add_word(uint64_t v) {
-    sum_ += v;
-    sum_ += sum_ < v ? 1 : 0;  // end-around carry
+  void add_word(uint64_t v) { sum_ = add_carry(sum_, v); }
+  // A ones'-complement add of 64-bit words: the carry out comes back in at
+  // the bottom (an add and an add-with-carry).
+  static uint64_t add_carry(uint64_t sum, uint64_t v) {
+    uint64_t r;
+    const bool carry = __builtin_add_overflow(sum, v, &r);
+    return r + carry;
   }
   // The sum of the bytes read as little-endian words (RFC 1071 2(B): the
   // same ones'-complement sum, byte-swapped; finish() swaps it back), in 64

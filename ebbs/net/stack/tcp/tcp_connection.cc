@@ -132,7 +132,7 @@ void TcpConnection::established() {
 
 // ---- segment arrival (RFC 9293 3.10.7) ----------------------------------------------
 
-void TcpConnection::input(TcpSegment& seg) {
+[[gnu::flatten]] void TcpConnection::input(TcpSegment& seg) {
   Connection hold(this);  // the app or a reset may drop every other reference
   in_input_ = true;
   if (state_ == TcpState::kSynSent) input_syn_sent(seg);

@@ -345,5 +345,74 @@ TEST(Appender, WritesIntegersThatACursorReadsBack) {
   EXPECT_EQ(in.remaining(), 0u);
 }
 
+// ---- recycled buffers (off under sanitizers, which must see every free) ----
+
+class Recycling : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!IOBuf::recycles()) GTEST_SKIP() << "recycling is off in this build";
+    IOBuf::release_kept_buffers();
+  }
+  void TearDown() override { IOBuf::release_kept_buffers(); }
+};
+
+TEST_F(Recycling, ADroppedBufferIsHandedOutAgainForItsClass) {
+  for (std::size_t size : {1, 100, 400, 1500, 2048}) {
+    IOBuf::release_kept_buffers();  // the last round's buffer
+    const uint8_t* first;
+    {
+      Result<IOBuf> b = IOBuf::Create(size);
+      ASSERT_TRUE(b.ok());
+      first = b->push_back(size);
+      ASSERT_NE(first, nullptr);
+    }
+    EXPECT_EQ(IOBuf::kept_buffers(), 1u) << size;
+    Result<IOBuf> again = IOBuf::Create(size);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->push_back(size), first) << size;
+    EXPECT_EQ(IOBuf::kept_buffers(), 0u) << size;
+  }
+}
+
+TEST_F(Recycling, LargeBuffersAndUnownedMemoryAreNeverKept) {
+  { Result<IOBuf> big = IOBuf::Create(4096); ASSERT_TRUE(big.ok()); }
+  { Result<IOBuf> big = IOBuf::Create(2048, 64); ASSERT_TRUE(big.ok()); }  // over 2 KiB in all
+  { Result<IOBuf> wrapped = IOBuf::WrapUnowned(kText.data(), kText.size()); ASSERT_TRUE(wrapped.ok()); }
+  EXPECT_EQ(IOBuf::kept_buffers(), 0u);
+}
+
+TEST_F(Recycling, TheListIsBoundedAndReleasable) {
+  {
+    std::vector<IOBuf> many;
+    for (int i = 0; i < 200; ++i) {
+      Result<IOBuf> b = IOBuf::Create(64);
+      ASSERT_TRUE(b.ok());
+      many.push_back(std::move(*b));
+    }
+  }
+  const std::size_t kept = IOBuf::kept_buffers();
+  EXPECT_GT(kept, 0u);
+  EXPECT_LT(kept, 200u);  // the rest went back to the allocator
+  IOBuf::release_kept_buffers();
+  EXPECT_EQ(IOBuf::kept_buffers(), 0u);
+}
+
+TEST_F(Recycling, EachThreadKeepsItsOwn) {
+  { Result<IOBuf> b = IOBuf::Create(64); ASSERT_TRUE(b.ok()); }
+  ASSERT_EQ(IOBuf::kept_buffers(), 1u);
+  std::size_t kept_there = 0, left_there = 99;
+  Result<IOBuf> made_here = IOBuf::Create(64);  // takes this thread's kept buffer
+  ASSERT_TRUE(made_here.ok());
+  std::thread other([&] {
+    left_there = IOBuf::kept_buffers();
+    *made_here = IOBuf();  // dropped on this thread: kept by this thread
+    kept_there = IOBuf::kept_buffers();
+  });  // and freed when it exits
+  other.join();
+  EXPECT_EQ(left_there, 0u);
+  EXPECT_EQ(kept_there, 1u);
+  EXPECT_EQ(IOBuf::kept_buffers(), 0u);
+}
+
 }  // namespace
 }  // namespace ebb::net
