@@ -1,0 +1,84 @@
+// native_boot: from boot.S's jump into long mode to the image's main. The
+// order matters: the console first (so every later failure can be told),
+// exceptions next, then the loader's information, memory, thread-local
+// storage, the clock and static constructors.
+
+#include <cstring>
+
+#include "runtime/error.h"
+#include "runtime/native/boot_heap.h"
+#include "runtime/native/cpu.h"
+#include "runtime/native/image.h"
+#include "runtime/native/power.h"
+#include "runtime/native/serial.h"
+#include "runtime/native/traps.h"
+#include "runtime/native/x86.h"
+#include "runtime/platform.h"
+
+extern "C" char __image_end[];
+extern "C" void (*__init_array_start[])();
+extern "C" void (*__init_array_end[])();
+
+namespace ebb::native {
+namespace {
+
+constinit BootInfo g_boot_info{};  // constant-initialised: filled before static constructors run
+constinit CommandLine g_command_line{};
+char g_words[BootInfo::kMaxCommandLine];  // the command line, split in place
+constexpr uint64_t kKernelPhysicalEnd = 2ull << 30;  // what KERNEL_VMA maps
+
+void say(const char* text) { serial_write(text, std::strlen(text)); }
+
+[[noreturn]] void fail(const char* what, const Status& why) {
+  char text[256];
+  const int n = snprintf(text, sizeof text, "ebbkit: %s: ", what);
+  serial_write(text, static_cast<std::size_t>(n));
+  why.error().describe(text, sizeof text);
+  say(text);
+  say("\n");
+  power_off(kExitBootError);
+}
+
+// The boot heap takes the largest RAM range above the image (below 2 GiB,
+// so that the kernel mapping reaches it).
+Status start_boot_heap(const BootInfo& info) {
+  const uint64_t image_end = reinterpret_cast<uint64_t>(__image_end) - kKernelBase;
+  uint64_t best_base = 0, best_bytes = 0;
+  for (std::size_t i = 0; i < info.ram_ranges; ++i) {
+    uint64_t base = info.ram[i].base, end = info.ram[i].base + info.ram[i].bytes;
+    if (base < image_end) base = image_end;
+    if (end > kKernelPhysicalEnd) end = kKernelPhysicalEnd;
+    if (end > base && end - base > best_bytes) {
+      best_base = base;
+      best_bytes = end - base;
+    }
+  }
+  if (best_bytes < (std::size_t{4} << 20))
+    return Error(Errc::kExhausted, "boot: under 4 MiB of RAM above the image",
+                 static_cast<int64_t>(best_bytes));
+  boot_heap_init(reinterpret_cast<void*>(best_base + kKernelBase), best_bytes);
+  return {};
+}
+
+}  // namespace
+
+const BootInfo& boot_info() { return g_boot_info; }
+const ImageOptions& image_options() { return g_command_line.options; }
+
+extern "C" [[noreturn]] void native_boot(uint32_t start_info) {
+  serial_init();
+  traps_init();
+  if (Status s = read_boot_info(start_info, g_boot_info); !s) fail("cannot boot", s);
+  if (Status s = start_boot_heap(g_boot_info); !s) fail("cannot boot", s);
+  if (Status s = install_tls(); !s) fail("cannot boot", s);
+  calibrate_tsc();
+  for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor) (*ctor)();
+  std::memcpy(g_words, g_boot_info.command_line, sizeof g_words);
+  if (Status s = parse_command_line(g_words, kImageName, g_command_line); !s)
+    fail("bad kernel command line", s);
+  if (g_command_line.options.probe) power_off(kExitPassed);
+  const int code = image_main(g_command_line.argc, g_command_line.argv);
+  power_off(static_cast<uint32_t>(code));
+}
+
+}  // namespace ebb::native

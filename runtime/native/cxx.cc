@@ -1,0 +1,71 @@
+// The C++ runtime symbols the compiler's output refers to: operator new and
+// delete (on the boot heap until the memory Ebbs take over), static
+// destructor registration (nothing is ever destroyed: the machine powers
+// off), pure virtual calls and the library's would-be exceptions (panics).
+
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+#include "runtime/native/boot_heap.h"
+#include "runtime/panic.h"
+
+extern "C" {
+void* __dso_handle = nullptr;
+int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
+[[noreturn]] void __cxa_pure_virtual() { ebb::panic("pure virtual function called"); }
+
+void* malloc(std::size_t bytes) { return ebb::native::boot_heap_allocate(bytes); }
+void free(void* p) { ebb::native::boot_heap_free(p); }
+void* calloc(std::size_t count, std::size_t bytes) {
+  if (bytes != 0 && count > SIZE_MAX / bytes) return nullptr;
+  void* p = ebb::native::boot_heap_allocate(count * bytes);
+  if (p != nullptr) __builtin_memset(p, 0, count * bytes);
+  return p;
+}
+void* aligned_alloc(std::size_t alignment, std::size_t bytes) {
+  return ebb::native::boot_heap_allocate(bytes, alignment);
+}
+int posix_memalign(void** out, std::size_t alignment, std::size_t bytes) {
+  *out = ebb::native::boot_heap_allocate(bytes, alignment);
+  return *out != nullptr ? 0 : 12;  // ENOMEM
+}
+}
+
+namespace {
+void* allocate_or_panic(std::size_t bytes, std::size_t alignment = 16) {
+  void* p = ebb::native::boot_heap_allocate(bytes, alignment);
+  if (p == nullptr) ebb::panic("out of memory: operator new(%zu)", bytes);
+  return p;
+}
+}  // namespace
+
+void* operator new(std::size_t bytes) { return allocate_or_panic(bytes); }
+void* operator new[](std::size_t bytes) { return allocate_or_panic(bytes); }
+void* operator new(std::size_t bytes, std::align_val_t a) { return allocate_or_panic(bytes, static_cast<std::size_t>(a)); }
+void* operator new[](std::size_t bytes, std::align_val_t a) { return allocate_or_panic(bytes, static_cast<std::size_t>(a)); }
+void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept { return ebb::native::boot_heap_allocate(bytes); }
+void* operator new[](std::size_t bytes, const std::nothrow_t&) noexcept { return ebb::native::boot_heap_allocate(bytes); }
+void operator delete(void* p) noexcept { ebb::native::boot_heap_free(p); }
+void operator delete[](void* p) noexcept { ebb::native::boot_heap_free(p); }
+void operator delete(void* p, std::size_t) noexcept { ebb::native::boot_heap_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { ebb::native::boot_heap_free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { ebb::native::boot_heap_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { ebb::native::boot_heap_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { ebb::native::boot_heap_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { ebb::native::boot_heap_free(p); }
+
+// What libstdc++'s containers call where they would throw.
+namespace std {
+[[noreturn]] void __throw_bad_alloc() { ebb::panic("std::bad_alloc"); }
+[[noreturn]] void __throw_bad_array_new_length() { ebb::panic("std::bad_array_new_length"); }
+[[noreturn]] void __throw_length_error(const char* what) { ebb::panic("std::length_error: %s", what); }
+[[noreturn]] void __throw_out_of_range(const char* what) { ebb::panic("std::out_of_range: %s", what); }
+[[noreturn]] void __throw_out_of_range_fmt(const char* what, ...) { ebb::panic("std::out_of_range: %s", what); }
+[[noreturn]] void __throw_logic_error(const char* what) { ebb::panic("std::logic_error: %s", what); }
+[[noreturn]] void __throw_invalid_argument(const char* what) { ebb::panic("std::invalid_argument: %s", what); }
+[[noreturn]] void __throw_bad_function_call() { ebb::panic("std::bad_function_call"); }
+[[noreturn]] void __throw_bad_optional_access() { ebb::panic("std::bad_optional_access"); }
+[[noreturn]] void __throw_bad_variant_access(const char* what) { ebb::panic("std::bad_variant_access: %s", what); }
+[[noreturn]] void __throw_system_error(int code) { ebb::panic("std::system_error %d", code); }
+}  // namespace std

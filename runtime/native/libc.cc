@@ -1,0 +1,147 @@
+// The C library functions the image's code and the compiler's output call:
+// memory and string primitives, snprintf and friends (runtime/native/format.cc),
+// abort. Nothing else of a libc exists in the image.
+
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/native/format.h"
+#include "runtime/panic.h"
+#include "runtime/platform.h"
+
+extern "C" {
+
+void* memset(void* to, int c, std::size_t n) {
+  auto* d = static_cast<uint8_t*>(to);
+  asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+  return to;
+}
+
+void* memcpy(void* to, const void* from, std::size_t n) {
+  void* d = to;
+  asm volatile("rep movsb" : "+D"(d), "+S"(from), "+c"(n) : : "memory");
+  return to;
+}
+
+void* memmove(void* to, const void* from, std::size_t n) {
+  auto* d = static_cast<uint8_t*>(to);
+  const auto* s = static_cast<const uint8_t*>(from);
+  if (d <= s || d >= s + n) return memcpy(to, from, n);
+  // Overlapping with the target above: copy backwards.
+  d += n - 1;
+  s += n - 1;
+  asm volatile("std; rep movsb; cld" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+  return to;
+}
+
+int memcmp(const void* a, const void* b, std::size_t n) {
+  const auto* x = static_cast<const uint8_t*>(a);
+  const auto* y = static_cast<const uint8_t*>(b);
+  for (std::size_t i = 0; i < n; ++i)
+    if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
+  return 0;
+}
+
+void* memchr(const void* s, int c, std::size_t n) {
+  const auto* p = static_cast<const uint8_t*>(s);
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] == static_cast<uint8_t>(c)) return const_cast<uint8_t*>(p + i);
+  return nullptr;
+}
+
+std::size_t strlen(const char* s) {
+  std::size_t n = 0;
+  while (s[n] != '\0') ++n;
+  return n;
+}
+
+int strcmp(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) ++a, ++b;
+  return static_cast<uint8_t>(*a) - static_cast<uint8_t>(*b);
+}
+
+int strncmp(const char* a, const char* b, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i] || a[i] == '\0') return static_cast<uint8_t>(a[i]) - static_cast<uint8_t>(b[i]);
+  }
+  return 0;
+}
+
+char* strncpy(char* to, const char* from, std::size_t n) {
+  std::size_t i = 0;
+  for (; i < n && from[i] != '\0'; ++i) to[i] = from[i];
+  for (; i < n; ++i) to[i] = '\0';
+  return to;
+}
+
+char* strcat(char* to, const char* from) {
+  char* end = to + strlen(to);
+  while ((*end++ = *from++) != '\0') {
+  }
+  return to;
+}
+
+const char* strchr(const char* s, int c) {
+  for (;; ++s) {
+    if (*s == static_cast<char>(c)) return s;
+    if (*s == '\0') return nullptr;
+  }
+}
+
+int vsnprintf(char* out, std::size_t size, const char* format, va_list args) {
+  return ebb::native::format(out, size, format, args);
+}
+
+int snprintf(char* out, std::size_t size, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  const int n = ebb::native::format(out, size, format, args);
+  va_end(args);
+  return n;
+}
+
+// printf and friends write to the console (stdout and stderr are both it).
+int vprintf(const char* format, va_list args) {
+  char text[1024];
+  va_list again;
+  va_copy(again, args);
+  const int n = ebb::native::format(text, sizeof text, format, args);
+  if (n < static_cast<int>(sizeof text)) {
+    ebb::platform::console_write(text, static_cast<std::size_t>(n));
+  } else {  // longer than the buffer: format once more into the heap
+    char* big = static_cast<char*>(__builtin_malloc(static_cast<std::size_t>(n) + 1));
+    if (big != nullptr) {
+      ebb::native::format(big, static_cast<std::size_t>(n) + 1, format, again);
+      ebb::platform::console_write(big, static_cast<std::size_t>(n));
+      __builtin_free(big);
+    }
+  }
+  va_end(again);
+  return n;
+}
+
+int printf(const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  const int n = vprintf(format, args);
+  va_end(args);
+  return n;
+}
+
+int puts(const char* text) {
+  ebb::platform::console_write(text, strlen(text));
+  ebb::platform::console_write("\n", 1);
+  return 1;
+}
+
+// There is no errno in the image, but error values carry Linux's numbers
+// where a hosted call made them: name the number.
+char* strerror_r(int number, char* buffer, std::size_t size) {
+  snprintf(buffer, size, "error %d", number);
+  return buffer;
+}
+
+[[noreturn]] void abort() { ebb::panic("abort() called"); }
+
+}  // extern "C"

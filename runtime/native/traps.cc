@@ -1,0 +1,147 @@
+#include "runtime/native/traps.h"
+
+#include <cstdarg>
+#include <cstdio>
+
+#include "runtime/native/power.h"
+#include "runtime/native/serial.h"
+#include "runtime/native/x86.h"
+#include "runtime/platform.h"
+
+extern "C" const uint64_t trap_stubs[32];
+extern "C" char __image_start[], __image_end[];
+
+namespace ebb::native {
+namespace {
+
+struct [[gnu::packed]] IdtEntry {
+  uint16_t offset_low;
+  uint16_t selector;
+  uint8_t ist;
+  uint8_t type;
+  uint16_t offset_middle;
+  uint32_t offset_high;
+  uint32_t zero;
+};
+
+struct [[gnu::packed]] Tss {
+  uint32_t reserved0;
+  uint64_t rsp[3];
+  uint64_t reserved1;
+  uint64_t ist[7];
+  uint64_t reserved2;
+  uint16_t reserved3;
+  uint16_t io_map;
+};
+
+struct [[gnu::packed]] TablePointer {
+  uint16_t limit;
+  uint64_t base;
+};
+
+constexpr uint16_t kCodeSelector = 0x08;
+constexpr uint16_t kTssSelector = 0x18;
+constexpr uint8_t kInterruptGate = 0x8e;  // present, ring 0, interrupts off on entry
+constexpr int kDoubleFault = 8, kNmi = 2, kMachineCheck = 18;
+
+alignas(16) IdtEntry idt[256];
+alignas(16) uint64_t gdt[5];
+Tss tss;
+alignas(16) uint8_t fault_stack[16 * 1024];  // IST 1: double fault, NMI, machine check
+
+const char* const kNames[32] = {
+    "divide error", "debug", "non-maskable interrupt", "breakpoint", "overflow",
+    "bound range exceeded", "invalid opcode", "device not available", "double fault",
+    "coprocessor segment overrun", "invalid TSS", "segment not present", "stack-segment fault",
+    "general protection fault", "page fault", "reserved", "x87 floating-point error",
+    "alignment check", "machine check", "SIMD floating-point error", "virtualization exception",
+    "control protection exception", "reserved", "reserved", "reserved", "reserved", "reserved",
+    "reserved", "hypervisor injection", "VMM communication", "security exception", "reserved"};
+
+void print(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void print(const char* format, ...) {
+  char text[256];
+  va_list args;
+  va_start(args, format);
+  int n = vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  if (n > static_cast<int>(sizeof text) - 1) n = sizeof text - 1;
+  serial_write(text, static_cast<std::size_t>(n));
+}
+
+bool in_image(uint64_t address) {
+  return address >= reinterpret_cast<uint64_t>(__image_start) &&
+         address < reinterpret_cast<uint64_t>(__image_end);
+}
+
+}  // namespace
+
+void traps_init() {
+  for (int v = 0; v < 32; ++v) {
+    const uint64_t at = trap_stubs[v];
+    idt[v] = IdtEntry{static_cast<uint16_t>(at), kCodeSelector, 0, kInterruptGate,
+                      static_cast<uint16_t>(at >> 16), static_cast<uint32_t>(at >> 32), 0};
+  }
+  for (int v : {kDoubleFault, kNmi, kMachineCheck}) idt[v].ist = 1;
+  tss.ist[0] = reinterpret_cast<uint64_t>(fault_stack + sizeof fault_stack);
+  tss.io_map = sizeof(Tss);
+
+  const auto base = reinterpret_cast<uint64_t>(&tss);
+  const uint64_t limit = sizeof(Tss) - 1;
+  gdt[0] = 0;
+  gdt[1] = 0x00af9a000000ffff;  // 64-bit code
+  gdt[2] = 0x00cf92000000ffff;  // data
+  gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (uint64_t{0x89} << 40) |
+           (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);  // available 64-bit TSS
+  gdt[4] = base >> 32;
+  const TablePointer gdt_pointer{sizeof gdt - 1, reinterpret_cast<uint64_t>(gdt)};
+  const TablePointer idt_pointer{sizeof idt - 1, reinterpret_cast<uint64_t>(idt)};
+  asm volatile(
+      "lgdt %0\n\t"
+      "pushq %1\n\t"
+      "leaq 1f(%%rip), %%rax\n\t"
+      "pushq %%rax\n\t"
+      "lretq\n"
+      "1:\n\t"
+      "mov %2, %%ax\n\t"
+      "mov %%ax, %%ds\n\t"
+      "mov %%ax, %%es\n\t"
+      "mov %%ax, %%ss\n\t"
+      "ltr %w3\n\t"
+      "lidt %4"
+      :
+      : "m"(gdt_pointer), "i"(uint64_t{kCodeSelector}), "i"(0x10), "r"(kTssSelector), "m"(idt_pointer)
+      : "rax", "memory");
+}
+
+void print_backtrace_from(uint64_t rbp, int skip_frames) {
+  for (int depth = 0; depth < 32 && rbp != 0 && (rbp & 7) == 0 && in_image(rbp); ++depth) {
+    const auto* frame = reinterpret_cast<const uint64_t*>(rbp);
+    const uint64_t return_address = frame[1];
+    if (return_address == 0) break;
+    if (depth >= skip_frames) print("  #%d 0x%016llx\n", depth - skip_frames, static_cast<unsigned long long>(return_address));
+    if (frame[0] <= rbp) break;  // frames go up the stack
+    rbp = frame[0];
+  }
+}
+
+extern "C" void trap_entry(TrapFrame* f) {
+  const auto v = static_cast<unsigned>(f->vector);
+  print("\nebbkit: CPU exception %u (%s), error code 0x%llx, at rip 0x%016llx\n", v,
+        v < 32 ? kNames[v] : "?", static_cast<unsigned long long>(f->error),
+        static_cast<unsigned long long>(f->rip));
+  if (v == 14)
+    print("  page fault address 0x%016llx (%s, %s)\n", static_cast<unsigned long long>(read_cr2()),
+          (f->error & 1) != 0 ? "protection" : "not present", (f->error & 2) != 0 ? "write" : "read");
+  const auto u = [](uint64_t x) { return static_cast<unsigned long long>(x); };
+  print("  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", u(f->rax), u(f->rbx), u(f->rcx), u(f->rdx));
+  print("  rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n", u(f->rsi), u(f->rdi), u(f->rbp), u(f->rsp));
+  print("  r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n", u(f->r8), u(f->r9), u(f->r10), u(f->r11));
+  print("  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n", u(f->r12), u(f->r13), u(f->r14), u(f->r15));
+  print("  rflags %016llx cs %llx ss %llx\n", u(f->rflags), u(f->cs), u(f->ss));
+  print("  faulting instruction 0x%016llx\nbacktrace:\n", u(f->rip));
+  print_backtrace_from(f->rbp, 0);
+  power_off(kExitException);
+}
+
+}  // namespace ebb::native

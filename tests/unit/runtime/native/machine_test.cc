@@ -1,0 +1,102 @@
+// The bare machine as the image sees it after boot: the loader's memory
+// map, thread-local storage, static constructors, the heap behind new and
+// malloc, the standard containers on top of it, and the TSC clock.
+// Native only (ebb-tests.elf).
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/native/boot_heap.h"
+#include "runtime/native/cpu.h"
+#include "runtime/native/image.h"
+#include "runtime/platform.h"
+
+namespace ebb::native {
+namespace {
+
+thread_local int tls_initialised = 1234;  // .tdata
+thread_local int tls_zero;                // .tbss
+
+int constructed = 0;
+struct RunsAtBoot {
+  RunsAtBoot() { constructed = 7; }
+} runs_at_boot;
+
+TEST(Machine, MemoryMapFromTheLoader) {
+  const BootInfo& info = boot_info();
+  ASSERT_GT(info.ram_ranges, 0u);
+  EXPECT_GE(info.ram_bytes, uint64_t{200} << 20);  // the test boots with 256 MiB
+  EXPECT_LE(info.ram_bytes, uint64_t{256} << 20);
+  for (std::size_t i = 1; i < info.ram_ranges; ++i)
+    EXPECT_GE(info.ram[i].base, info.ram[i - 1].base + info.ram[i - 1].bytes);
+  EXPECT_NE(info.rsdp, 0u);  // QEMU hands over the ACPI tables
+}
+
+TEST(Machine, ThreadLocalStorageHasItsInitialValues) {
+  EXPECT_EQ(tls_initialised, 1234);
+  EXPECT_EQ(tls_zero, 0);
+  tls_initialised = 5;
+  tls_zero = 6;
+  EXPECT_EQ(tls_initialised + tls_zero, 11);
+}
+
+TEST(Machine, StaticConstructorsRanBeforeMain) { EXPECT_EQ(constructed, 7); }
+
+TEST(Machine, HeapAllocatesAlignsAndReuses) {
+  const std::size_t before = boot_heap_in_use();
+  void* a = std::malloc(100);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 16, 0u);
+  std::memset(a, 0xab, 100);
+  EXPECT_GT(boot_heap_in_use(), before);
+  std::free(a);
+  EXPECT_EQ(boot_heap_in_use(), before);
+  void* b = std::malloc(100);
+  EXPECT_EQ(b, a);  // the same class's free list
+  std::free(b);
+  void* aligned = boot_heap_allocate(64, 4096);
+  ASSERT_NE(aligned, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(aligned) % 4096, 0u);
+  boot_heap_free(aligned);
+  EXPECT_EQ(boot_heap_allocate(std::size_t{1} << 45), nullptr);  // more than there is
+  EXPECT_EQ(boot_heap_in_use(), before);
+}
+
+TEST(Machine, StandardContainersWork) {
+  std::vector<int> v;
+  for (int i = 0; i < 10000; ++i) v.push_back(i);
+  long long sum = 0;
+  for (int x : v) sum += x;
+  EXPECT_EQ(sum, 49995000);
+  std::unordered_map<int, std::string> m;
+  for (int i = 0; i < 500; ++i) m[i] = std::to_string(i * 3);
+  EXPECT_EQ(m.size(), 500u);
+  EXPECT_EQ(m[200], "600");
+}
+
+TEST(Machine, FormatsLikePrintf) {
+  char text[64];
+  const int n = std::snprintf(text, sizeof text, "%s %05d %x %.2f", "ebb", 42, 255, 2.5);
+  EXPECT_STREQ(text, "ebb 00042 ff 2.50");
+  EXPECT_EQ(n, 17);
+}
+
+TEST(Machine, ClockIsCalibratedAndMonotonic) {
+  EXPECT_GT(tsc_hz(), uint64_t{100'000'000});       // 100 MHz
+  EXPECT_LT(tsc_hz(), uint64_t{10'000'000'000});    // 10 GHz
+  uint64_t last = platform::now_ns();
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t now = platform::now_ns();
+    ASSERT_GE(now, last);
+    last = now;
+  }
+}
+
+}  // namespace
+}  // namespace ebb::native
