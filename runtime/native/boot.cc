@@ -11,6 +11,7 @@
 #include "runtime/native/image.h"
 #include "runtime/native/power.h"
 #include "runtime/native/serial.h"
+#include "runtime/native/smp.h"
 #include "runtime/native/traps.h"
 #include "runtime/native/x86.h"
 #include "runtime/platform.h"
@@ -24,6 +25,7 @@ namespace {
 
 constinit BootInfo g_boot_info{};  // constant-initialised: filled before static constructors run
 constinit CommandLine g_command_line{};
+constinit CpuList g_cpu_list{};
 char g_words[BootInfo::kMaxCommandLine];  // the command line, split in place
 constexpr uint64_t kKernelPhysicalEnd = 2ull << 30;  // what KERNEL_VMA maps
 
@@ -67,7 +69,7 @@ const ImageOptions& image_options() { return g_command_line.options; }
 
 extern "C" [[noreturn]] void native_boot(uint32_t start_info) {
   serial_init();
-  traps_init();
+  if (Status s = traps_init(); !s) fail("cannot boot", s);
   if (Status s = read_boot_info(start_info, g_boot_info); !s) fail("cannot boot", s);
   if (Status s = start_boot_heap(g_boot_info); !s) fail("cannot boot", s);
   if (Status s = install_tls(); !s) fail("cannot boot", s);
@@ -77,6 +79,16 @@ extern "C" [[noreturn]] void native_boot(uint32_t start_info) {
   if (Status s = parse_command_line(g_words, kImageName, g_command_line); !s)
     fail("bad kernel command line", s);
   if (g_command_line.options.probe) power_off(kExitPassed);
+  if (Status s = read_madt(g_boot_info.rsdp, g_cpu_list); !s) fail("cannot find the CPUs", s);
+  const uint32_t wanted = g_command_line.options.cores != 0 ? g_command_line.options.cores
+                                                            : static_cast<uint32_t>(g_cpu_list.count);
+  if (Status s = start_cpus(g_cpu_list, wanted); !s) fail("cannot start the CPUs", s);
+  char line[160];
+  const int n = snprintf(line, sizeof line, "ebbkit: %s up: %u of %zu CPUs, %llu MiB, %llu ms after entry\n",
+                         kImageName, cpus_online(), g_cpu_list.count,
+                         static_cast<unsigned long long>(g_boot_info.ram_bytes >> 20),
+                         static_cast<unsigned long long>(cpu_online_ns(cpus_online() - 1) / 1'000'000));
+  serial_write(line, static_cast<std::size_t>(n));
   const int code = image_main(g_command_line.argc, g_command_line.argv);
   power_off(static_cast<uint32_t>(code));
 }

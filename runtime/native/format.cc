@@ -88,10 +88,14 @@ void emit_fixed(Sink& s, const Spec& spec, double v) {
   }
   double scale = 1;
   for (int i = 0; i < precision; ++i) scale *= 10;
-  // Round half up at the last digit.
+  // Round to nearest at the last digit, ties to even (as glibc does for
+  // values that are exact ties in binary, such as 2.5 or 0.125).
   uint64_t whole = static_cast<uint64_t>(v);
-  double fraction = (v - static_cast<double>(whole)) * scale + 0.5;
-  uint64_t part = static_cast<uint64_t>(fraction);
+  const double scaled = (v - static_cast<double>(whole)) * scale;
+  uint64_t part = static_cast<uint64_t>(scaled);
+  const double rest = scaled - static_cast<double>(part);
+  const bool last_odd = precision > 0 ? (part & 1) != 0 : (whole & 1) != 0;
+  if (rest > 0.5 || (rest == 0.5 && last_odd)) ++part;
   if (static_cast<double>(part) >= scale) {
     part -= static_cast<uint64_t>(scale);
     ++whole;

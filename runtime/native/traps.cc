@@ -3,6 +3,9 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include <atomic>
+
+#include "runtime/native/boot_heap.h"
 #include "runtime/native/power.h"
 #include "runtime/native/serial.h"
 #include "runtime/native/x86.h"
@@ -44,10 +47,17 @@ constexpr uint16_t kTssSelector = 0x18;
 constexpr uint8_t kInterruptGate = 0x8e;  // present, ring 0, interrupts off on entry
 constexpr int kDoubleFault = 8, kNmi = 2, kMachineCheck = 18;
 
-alignas(16) IdtEntry idt[256];
-alignas(16) uint64_t gdt[5];
-Tss tss;
-alignas(16) uint8_t fault_stack[16 * 1024];  // IST 1: double fault, NMI, machine check
+alignas(16) IdtEntry idt[256];  // one for every CPU
+
+// Each CPU's own: a TSS is busy once loaded, so every CPU needs one (and a
+// GDT to describe it), and its own stack for faults.
+struct CpuTables {
+  alignas(16) uint64_t gdt[5];
+  Tss tss;
+  alignas(16) uint8_t fault_stack[16 * 1024];  // IST 1: double fault, NMI, machine check
+};
+CpuTables boot_cpu_tables;
+std::atomic<bool> boot_cpu_done{false};
 
 const char* const kNames[32] = {
     "divide error", "debug", "non-maskable interrupt", "breakpoint", "overflow",
@@ -76,14 +86,23 @@ bool in_image(uint64_t address) {
 
 }  // namespace
 
-void traps_init() {
-  for (int v = 0; v < 32; ++v) {
-    const uint64_t at = trap_stubs[v];
-    idt[v] = IdtEntry{static_cast<uint16_t>(at), kCodeSelector, 0, kInterruptGate,
-                      static_cast<uint16_t>(at >> 16), static_cast<uint32_t>(at >> 32), 0};
+Status traps_init() {
+  CpuTables* tables = &boot_cpu_tables;
+  if (!boot_cpu_done.exchange(true)) {  // the boot CPU fills the shared IDT
+    for (int v = 0; v < 32; ++v) {
+      const uint64_t at = trap_stubs[v];
+      idt[v] = IdtEntry{static_cast<uint16_t>(at), kCodeSelector, 0, kInterruptGate,
+                        static_cast<uint16_t>(at >> 16), static_cast<uint32_t>(at >> 32), 0};
+    }
+    for (int v : {kDoubleFault, kNmi, kMachineCheck}) idt[v].ist = 1;
+  } else {
+    tables = static_cast<CpuTables*>(boot_heap_allocate(sizeof(CpuTables), 16));
+    if (tables == nullptr) return Error(Errc::kExhausted, "traps: no memory for a CPU's tables");
+    *tables = CpuTables{};
   }
-  for (int v : {kDoubleFault, kNmi, kMachineCheck}) idt[v].ist = 1;
-  tss.ist[0] = reinterpret_cast<uint64_t>(fault_stack + sizeof fault_stack);
+  uint64_t* gdt = tables->gdt;
+  Tss& tss = tables->tss;
+  tss.ist[0] = reinterpret_cast<uint64_t>(tables->fault_stack + sizeof tables->fault_stack);
   tss.io_map = sizeof(Tss);
 
   const auto base = reinterpret_cast<uint64_t>(&tss);
@@ -94,7 +113,7 @@ void traps_init() {
   gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (uint64_t{0x89} << 40) |
            (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);  // available 64-bit TSS
   gdt[4] = base >> 32;
-  const TablePointer gdt_pointer{sizeof gdt - 1, reinterpret_cast<uint64_t>(gdt)};
+  const TablePointer gdt_pointer{sizeof tables->gdt - 1, reinterpret_cast<uint64_t>(gdt)};
   const TablePointer idt_pointer{sizeof idt - 1, reinterpret_cast<uint64_t>(idt)};
   asm volatile(
       "lgdt %0\n\t"
@@ -112,6 +131,7 @@ void traps_init() {
       :
       : "m"(gdt_pointer), "i"(uint64_t{kCodeSelector}), "i"(0x10), "r"(kTssSelector), "m"(idt_pointer)
       : "rax", "memory");
+  return {};
 }
 
 void print_backtrace_from(uint64_t rbp, int skip_frames) {

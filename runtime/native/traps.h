@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "runtime/result.h"
+
 namespace ebb::native {
 
 // What trap_stubs.S pushes, lowest address first.
@@ -16,8 +18,9 @@ struct TrapFrame {
   uint64_t rip, cs, rflags, rsp, ss;  // pushed by the CPU
 };
 
-// Loads this CPU's GDT, TSS and the shared IDT. Once per CPU.
-void traps_init();
+// Loads this CPU's GDT, TSS and the shared IDT. Once per CPU, the boot CPU
+// first (the others' tables come from the boot heap).
+Status traps_init();
 
 // Prints the return addresses up the frame-pointer chain from `rbp`, one
 // "  #N 0x..." line each (deploy/boot-image names them with addr2line).

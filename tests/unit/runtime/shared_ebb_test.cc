@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <thread>
 
 #include "runtime/fiber.h"
 #include "runtime/multicore_ebb.h"
@@ -157,14 +159,18 @@ TEST_F(SharedEbbDeathTest, TimerCallbackOnADestroyedEbbPanicsClearly) {
   const Ref<Registry> registry = Registry::Create().value();
   EXPECT_DEATH(
       {
-        (void)runtime().run_on(2, [registry] {
-          (void)add_timer(std::chrono::milliseconds(5), [registry] { registry->value(); });
+        // A periodic timer that uses the Ebb only once the destroy has
+        // returned: no wall-clock race decides whether it comes too early.
+        auto destroyed = std::make_shared<std::atomic<bool>>(false);
+        (void)runtime().run_on(2, [registry, destroyed] {
+          (void)add_periodic_timer(std::chrono::milliseconds(1), [registry, destroyed] {
+            if (destroyed->load()) registry->value();
+          });
         });
         (void)Registry::Destroy(registry.id()).block();
-        std::this_thread::sleep_for(std::chrono::seconds(5));
+        destroyed->store(true);
+        std::this_thread::sleep_for(std::chrono::seconds(30));
       },
-      // The timer fires after the destroy (the usual case) or, on a loaded
-      // machine, while it is still going on: either way the panic names it.
       "Ebb [0-9]+: (no Ebb has this id|the Ebb has been destroyed)");
 }
 

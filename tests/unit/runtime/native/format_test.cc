@@ -39,6 +39,7 @@ int ours(char* out, std::size_t size, const char* f, ...) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat"
 #pragma GCC diagnostic ignored "-Wformat-extra-args"
+#pragma GCC diagnostic ignored "-Wformat-truncation"
 
 TEST(NativeFormat, IntegersLikeGlibc) {
   for (long long v : {0LL, 1LL, -1LL, 42LL, -42LL, 2147483647LL, -2147483648LL, 9223372036854775807LL,

@@ -15,6 +15,7 @@
 #include "runtime/native/boot_heap.h"
 #include "runtime/native/cpu.h"
 #include "runtime/native/image.h"
+#include "runtime/native/smp.h"
 #include "runtime/platform.h"
 
 namespace ebb::native {
@@ -96,6 +97,34 @@ TEST(Machine, ClockIsCalibratedAndMonotonic) {
     ASSERT_GE(now, last);
     last = now;
   }
+}
+
+TEST(Machine, EveryCpuRunsWorkOnItsOwnStateAndId) {
+  const uint32_t n = cpus_online();
+  ASSERT_GE(n, 1u);
+  EXPECT_EQ(this_cpu(), 0u);
+  struct Seen {
+    uint32_t cpu;
+    uint32_t apic_id;
+    int tls_value;
+  };
+  for (uint32_t cpu = 0; cpu < n; ++cpu) {
+    Seen seen{};
+    run_on_cpu(cpu, [](void* arg) {
+      auto* s = static_cast<Seen*>(arg);
+      s->cpu = this_cpu();
+      s->apic_id = cpu_apic_id(this_cpu());
+      tls_zero += static_cast<int>(this_cpu()) + 1;  // each CPU's own copy
+      s->tls_value = tls_zero;
+    }, &seen);
+    EXPECT_EQ(seen.cpu, cpu);
+    for (uint32_t other = 0; other < cpu; ++other) EXPECT_NE(cpu_apic_id(other), seen.apic_id);
+    // Every CPU's copy started at zero (the boot CPU's was set by an earlier test).
+    if (cpu != 0) {
+      EXPECT_EQ(seen.tls_value, static_cast<int>(cpu) + 1);
+    }
+  }
+  for (uint32_t cpu = 1; cpu < n; ++cpu) EXPECT_GE(cpu_online_ns(cpu), cpu_online_ns(cpu - 1));
 }
 
 }  // namespace

@@ -1,0 +1,58 @@
+#include "runtime/native/apic.h"
+
+#include "runtime/native/cpu.h"
+#include "runtime/native/x86.h"
+
+namespace ebb::native {
+namespace {
+
+constexpr uint32_t kId = 0x20;
+constexpr uint32_t kSpurious = 0xf0;
+constexpr uint32_t kIcrLow = 0x300;
+constexpr uint32_t kIcrHigh = 0x310;
+constexpr uint32_t kDeliveryPending = 1u << 12;
+constexpr uint32_t kSpuriousVector = 0xff;
+
+volatile uint32_t* g_registers = reinterpret_cast<volatile uint32_t*>(0xfee00000);
+
+uint32_t read(uint32_t reg) { return g_registers[reg / 4]; }
+void write(uint32_t reg, uint32_t v) { g_registers[reg / 4] = v; }
+
+void wait_ns(uint64_t ns) {
+  const uint64_t until = ns_since_boot() + ns;
+  while (ns_since_boot() < until) pause();
+}
+
+void send(uint32_t apic_id, uint32_t command) {
+  write(kIcrHigh, apic_id << 24);
+  write(kIcrLow, command);
+  while ((read(kIcrLow) & kDeliveryPending) != 0) pause();
+}
+
+}  // namespace
+
+void apic_init(uint64_t physical_base) {
+  // Below 4 GiB the identity map reaches it (uncached, boot.S).
+  g_registers = reinterpret_cast<volatile uint32_t*>(physical_base);
+}
+
+void apic_enable() {
+  wrmsr(kMsrApicBase, rdmsr(kMsrApicBase) | (1u << 11));  // globally enabled
+  write(kSpurious, (1u << 8) | kSpuriousVector);
+}
+
+uint32_t apic_id() { return read(kId) >> 24; }
+
+void apic_start_cpu(uint32_t apic_id, uint32_t trampoline_physical) {
+  const uint32_t page = trampoline_physical >> 12;
+  send(apic_id, 0x4500);  // INIT, level assert
+  wait_ns(10'000'000);
+  for (int i = 0; i < 2; ++i) {
+    send(apic_id, 0x4600 | page);  // STARTUP at page << 12
+    wait_ns(200'000);
+  }
+}
+
+void apic_send_ipi(uint32_t apic_id, uint8_t vector) { send(apic_id, vector); }
+
+}  // namespace ebb::native

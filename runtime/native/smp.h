@@ -1,0 +1,27 @@
+#pragma once
+// The CPUs: the boot CPU starts the others the MADT lists (as many as
+// ebb.cores asks for, all by default), one at a time through the real-mode
+// trampoline. Each comes up on its own stack, with its own exception
+// tables, TLS and APIC, and waits for work.
+
+#include <cstdint>
+
+#include "runtime/native/acpi.h"
+#include "runtime/result.h"
+
+namespace ebb::native {
+
+// Starts CPUs until `wanted` are online (the boot CPU counts). Errors: fewer
+// CPUs in the MADT than wanted, or one that does not come up within 1 s.
+Status start_cpus(const CpuList& cpus, uint32_t wanted);
+uint32_t cpus_online();
+// The calling CPU's index (the boot CPU is 0) and APIC id.
+uint32_t this_cpu();
+uint32_t cpu_apic_id(uint32_t cpu);
+// When each CPU came online, in ns since boot (the TSC).
+uint64_t cpu_online_ns(uint32_t cpu);
+
+// Runs fn(arg) on `cpu` and waits for it (the boot CPU runs it in place).
+void run_on_cpu(uint32_t cpu, void (*fn)(void*), void* arg);
+
+}  // namespace ebb::native
