@@ -1,14 +1,15 @@
 #include "runtime/id_allocator.h"
 
 #include <deque>
-#include <mutex>
 #include <unordered_set>
+
+#include "runtime/spin_lock.h"
 
 namespace ebb::ids {
 namespace {
 
 struct Allocator {
-  std::mutex mutex;
+  SpinLock mutex;  // short sections, on cores and off them; no <mutex> in the image
   EbbId next_fresh = kFirstLocalId;
   std::deque<EbbId> quarantine;           // oldest first
   std::unordered_set<EbbId> outstanding;  // handed out, not released
@@ -23,7 +24,7 @@ Allocator& allocator() {
 
 Result<EbbId> allocate_local() {
   Allocator& a = allocator();
-  std::lock_guard lock(a.mutex);
+  SpinLockGuard lock(a.mutex);
   EbbId id;
   if (a.quarantine.size() > kIdQuarantine) {
     id = a.quarantine.front();
@@ -42,7 +43,7 @@ Result<EbbId> allocate_local() {
 
 void release_local(EbbId id) {
   Allocator& a = allocator();
-  std::lock_guard lock(a.mutex);
+  SpinLockGuard lock(a.mutex);
   EBB_CHECK(a.outstanding.erase(id) == 1,
             "EbbId %u released but it is not an allocated node-local id (released twice?)", id);
   a.quarantine.push_back(id);
@@ -50,13 +51,13 @@ void release_local(EbbId id) {
 
 std::size_t local_ids_in_use() {
   Allocator& a = allocator();
-  std::lock_guard lock(a.mutex);
+  SpinLockGuard lock(a.mutex);
   return a.outstanding.size();
 }
 
 void detail::reset_local_ids() {
   Allocator& a = allocator();
-  std::lock_guard lock(a.mutex);
+  SpinLockGuard lock(a.mutex);
   a.next_fresh = kFirstLocalId;
   a.quarantine.clear();
   a.outstanding.clear();

@@ -69,6 +69,20 @@ void discard_memory(void* base, std::size_t bytes);
 uint32_t numa_nodes();
 uint32_t numa_node_of(CoreId core);
 
+// ---- The Runtime's cores (runtime/runtime.cc) ------------------------------
+// The CPUs cores may run on: the process's allowed CPUs (hosted), the
+// image's CPUs besides the boot CPU, which is the Runtime's owner (native).
+uint32_t available_cpus();
+// Sets the log level from the environment where there is one (EBB_LOG).
+void configure_logging();
+// Runs detail::run_core(core) for cores 0..cores-1, each on a CPU (thread)
+// of its own; `pin` binds each to one CPU where the platform can choose.
+void start_cores(uint32_t cores, bool pin);
+// After detail::request_exit(): waits until every core's run_core returned.
+void join_cores(uint32_t cores);
+// A short wait in a polling loop off the cores (a sleep or a pause).
+void pause_briefly();
+
 // ---- Sleeping and waking cores --------------------------------------------
 // Makes `core` return from wait_for_work (or not enter it). Any thread.
 void wake_core(CoreId core);

@@ -1,7 +1,7 @@
 #include "runtime/root_registry.h"
 
 #include <algorithm>
-#include <mutex>
+#include <mutex>  // std::unique_lock, over the SpinLock
 #include <unordered_map>
 
 #include "runtime/fiber.h"
@@ -9,6 +9,7 @@
 #include "runtime/log.h"
 #include "runtime/rcu.h"
 #include "runtime/spawn.h"
+#include "runtime/spin_lock.h"
 #include "runtime/translation_table.h"
 
 namespace ebb::roots {
@@ -25,7 +26,7 @@ struct Entry {
 };
 
 struct Registry {
-  std::mutex mutex;
+  SpinLock mutex;  // short sections, on cores and off them; no <mutex> in the image
   std::unordered_map<EbbId, Entry> entries;
   uint64_t next_sequence = 0;
 };
@@ -53,7 +54,7 @@ void finish_destroy(DestroyJob* job) {
   job->type->destroy(job->root);
   {
     Registry& r = registry();
-    std::lock_guard lock(r.mutex);
+    SpinLockGuard lock(r.mutex);
     r.entries.erase(job->id);
   }
   if (is_local_id(job->id)) ids::release_local(job->id);
@@ -73,7 +74,7 @@ void core_cleared(DestroyJob* job) {
 Status add(EbbId id, void* root, const RootType& type) {
   if (id == kNullEbbId) return Error(Errc::kInvalidArgument, "roots::add: the null EbbId");
   Registry& r = registry();
-  std::lock_guard lock(r.mutex);
+  SpinLockGuard lock(r.mutex);
   auto [it, inserted] = r.entries.try_emplace(id);
   if (!inserted) return Error(Errc::kAlreadyExists, "roots::add: the EbbId already has a root", id);
   it->second = Entry{State::kLive, root, &type, r.next_sequence++, {}};
@@ -82,7 +83,7 @@ Status add(EbbId id, void* root, const RootType& type) {
 
 Result<void*> find(EbbId id, const RootType& type) {
   Registry& r = registry();
-  std::unique_lock lock(r.mutex);
+  std::unique_lock<SpinLock> lock(r.mutex);
   for (;;) {
     auto it = r.entries.find(id);
     if (it == r.entries.end()) {
@@ -132,7 +133,7 @@ Result<void*> find(EbbId id, const RootType& type) {
 
 const char* type_name_of(EbbId id) {
   Registry& r = registry();
-  std::lock_guard lock(r.mutex);
+  SpinLockGuard lock(r.mutex);
   auto it = r.entries.find(id);
   return it == r.entries.end() ? nullptr : it->second.type->name;
 }
@@ -144,7 +145,7 @@ Future<void> destroy(EbbId id) {
   DestroyJob* job;
   {
     Registry& r = registry();
-    std::lock_guard lock(r.mutex);
+    SpinLockGuard lock(r.mutex);
     auto it = r.entries.find(id);
     if (it == r.entries.end())
       return make_failed_future<void>(Error(Errc::kNoSuchEbb, "destroy: no Ebb has this id", id));
@@ -176,7 +177,7 @@ namespace detail {
 
 std::vector<EbbId> live_ids_for_teardown() {
   Registry& r = registry();
-  std::lock_guard lock(r.mutex);
+  SpinLockGuard lock(r.mutex);
   std::vector<std::pair<uint64_t, EbbId>> order;
   for (auto& [id, e] : r.entries)
     if (e.state == State::kLive) order.emplace_back(e.sequence, id);
@@ -193,14 +194,14 @@ std::vector<EbbId> live_ids_for_teardown() {
 
 void reset() {
   Registry& r = registry();
-  std::lock_guard lock(r.mutex);
+  SpinLockGuard lock(r.mutex);
   r.entries.clear();
   r.next_sequence = 0;
 }
 
 std::size_t entry_count() {
   Registry& r = registry();
-  std::lock_guard lock(r.mutex);
+  SpinLockGuard lock(r.mutex);
   return r.entries.size();
 }
 

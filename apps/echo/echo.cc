@@ -20,7 +20,7 @@
 #include "apps/common/flags.h"
 #include "apps/common/network.h"
 #include "ebbs/net/posix/stats.h"
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 
 namespace {
 

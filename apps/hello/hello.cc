@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "apps/common/flags.h"
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 #include "runtime/multicore_ebb.h"
 #include "runtime/stats.h"
 #include "runtime/static_ids.h"

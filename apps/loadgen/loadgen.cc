@@ -26,7 +26,7 @@
 #include "apps/loadgen/report.h"
 #include "apps/loadgen/scheduler.h"
 #include "apps/loadgen/search.h"
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 #include "runtime/platform.h"
 
 namespace {

@@ -20,7 +20,7 @@
 #include "apps/memcached/server/connection.h"
 #include "apps/memcached/server/settings.h"
 #include "apps/common/network.h"
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 #include "runtime/stats.h"
 
 namespace {

@@ -22,7 +22,7 @@
 
 #include "apps/memcached/store/table.h"
 #include "runtime/fiber.h"
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 #include "runtime/submit.h"
 
 namespace {

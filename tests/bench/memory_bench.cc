@@ -23,7 +23,7 @@
 
 #include "ebbs/memory/general/general_allocator.h"
 #include "runtime/fiber.h"
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 #include "runtime/platform.h"
 #include "runtime/stats.h"
 #include "runtime/submit.h"

@@ -25,7 +25,7 @@
 
 #include "ebbs/net/posix/tcp.h"
 #include "runtime/hosted/fd_watch.h"
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 
 namespace {
 

@@ -30,7 +30,7 @@
 #include "apps/memcached/store/store.h"
 #include "drivers/wire/wire.h"
 #include "ebbs/net/stack/engine.h"
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 #include "tests/support/frames.h"
 
 namespace {

@@ -18,7 +18,7 @@
 
 #include "runtime/fiber.h"
 #include "runtime/future.h"
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 #include "runtime/platform.h"
 #include "runtime/shared_ebb.h"
 #include "runtime/spawn.h"

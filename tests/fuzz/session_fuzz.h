@@ -42,7 +42,7 @@
 #include "apps/memcached/protocol/context.h"
 #include "apps/memcached/server/session.h"
 #include "ebbs/net/iobuf/iobuf.h"
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 #include "runtime/rcu.h"
 #include "tests/fuzz/fuzz_input.h"
 

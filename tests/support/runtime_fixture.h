@@ -6,7 +6,7 @@
 #include <memory>
 #include <utility>
 
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 
 namespace ebb::testing {
 

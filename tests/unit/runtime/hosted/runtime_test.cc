@@ -1,4 +1,4 @@
-#include "runtime/hosted/runtime.h"
+#include "runtime/runtime.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,7 @@
 #pragma once
-// The hosted runtime: a Linux process whose cores are pinned threads.
+// The Runtime: the cores of a process (hosted: pinned threads) or of an
+// image (native: one CPU each, the boot CPU being the owner that is not a
+// core).
 //
 //   int main() {
 //     ebb::Runtime runtime({.cores = 4});
@@ -9,8 +11,6 @@
 // One Runtime at a time per process.
 
 #include <cstdint>
-#include <thread>
-#include <vector>
 
 #include "runtime/future.h"
 #include "runtime/submit.h"
@@ -32,7 +32,8 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   uint32_t cores() const { return cores_; }
-  // The CPUs this process may use (the default core count).
+  // The CPUs this process may use, or the image's CPUs besides the boot one
+  // (the default core count).
   static uint32_t available_cpus();
 
   // Runs fn() as an event on `core` and waits for it to finish; fn may block.
@@ -54,7 +55,6 @@ class Runtime {
  private:
   void wait_until_drained();
   uint32_t cores_ = 0;
-  std::vector<std::thread> threads_;
   bool running_ = false;
 };
 

@@ -1,0 +1,45 @@
+#pragma once
+// Native context switches: context.S saves the callee-saved registers on
+// the running stack, stores the stack pointer where the suspending side
+// asked, loads the target's, and returns there with the switching side's
+// record (as Boost.Context's fcontext does on hosted). Included only
+// through runtime/platform_switch.h.
+
+#include <cstddef>
+
+#include "runtime/compiler.h"
+#include "runtime/platform.h"
+
+namespace ebb::platform {
+
+struct Stack {
+  uint8_t* bottom;  // lowest usable address
+  std::size_t bytes;
+};
+
+namespace detail {
+
+// Passed through every switch: a stack the switching side is done with.
+struct SwitchRecord {
+  Stack* release;
+};
+
+}  // namespace detail
+}  // namespace ebb::platform
+
+// Saves the running context's stack pointer in *save, continues the context
+// whose stack pointer is `target`, and returns (when something switches
+// back) the record that side passed.
+extern "C" void* ebb_native_switch(void** save, void* target, void* record);
+
+namespace ebb::platform {
+
+EBB_ALWAYS_INLINE Stack* switch_to(Context* save, const Context& target, Stack* release) {
+  detail::SwitchRecord record{release};
+  void* abandoned;  // the state of a context nothing will resume
+  void** slot = save != nullptr ? &save->handle : &abandoned;
+  auto* landed = static_cast<detail::SwitchRecord*>(ebb_native_switch(slot, target.handle, &record));
+  return landed->release;
+}
+
+}  // namespace ebb::platform
