@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/fiber.h"
+#include "runtime/future.h"
 #include "runtime/idle_handler.h"
 #include "runtime/log.h"
 #include "runtime/panic.h"
@@ -448,6 +449,7 @@ constexpr int kMaxStartHooks = 8;
 std::atomic<void (*)()> g_start_hooks[kMaxStartHooks];
 // Cores that have not finished their start hooks yet.
 std::atomic<uint32_t> g_cores_starting{0};
+std::atomic<uint32_t> g_cores_started{0};  // 1 once every core has run its hooks
 
 // A core's first event: its start hooks, in order (one may park, waiting for
 // another core to build an Ebb's root; the rest wait their turn).
@@ -455,7 +457,7 @@ void run_start_hooks() {
   for (auto& hook : g_start_hooks) {
     if (void (*fn)() = hook.load(std::memory_order_acquire)) fn();
   }
-  if (g_cores_starting.fetch_sub(1, std::memory_order_acq_rel) == 1) g_cores_starting.notify_all();
+  if (g_cores_starting.fetch_sub(1, std::memory_order_acq_rel) == 1) wake_waiter(g_cores_started);
 }
 }  // namespace
 
@@ -467,16 +469,12 @@ void create_cores(uint32_t cores, const LoopConfig& config) {
   rcu::detail::start(cores);
   g_external_sent.store(0);
   g_cores_starting.store(cores, std::memory_order_relaxed);
+  g_cores_started.store(0, std::memory_order_relaxed);
   g_num_cores.store(cores, std::memory_order_release);
   g_phase.store(Phase::kRunning, std::memory_order_release);
 }
 
-void wait_for_core_starts() {
-  for (uint32_t left = g_cores_starting.load(std::memory_order_acquire); left != 0;
-       left = g_cores_starting.load(std::memory_order_acquire)) {
-    g_cores_starting.wait(left, std::memory_order_acquire);
-  }
-}
+void wait_for_core_starts() { wait_while_zero(g_cores_started); }
 
 void run_core(CoreId core) {
   CoreState& c = *g_cores[core];

@@ -24,6 +24,10 @@ void print_backtrace(int skip_frames);
 // ---- Fiber stacks and context switches ------------------------------------
 struct Stack;  // defined by the platform; carries guard pages and tool state
 
+// The fiber stack size when the Runtime's options give none: hosted, 256 KiB
+// of mapping that costs memory only where touched (1 MiB under
+// sanitizers); native, 60 KiB that cost it all at once (a 64 KiB block).
+std::size_t default_stack_bytes();
 // A stack of at least `bytes` usable bytes, or null when memory is exhausted.
 Stack* stack_create(std::size_t bytes);
 void stack_destroy(Stack* stack);

@@ -16,7 +16,6 @@ namespace {
 std::atomic<bool> g_runtime_exists{false};
 std::atomic<uint32_t> g_shutdown_requested{0};
 
-constexpr std::size_t kDefaultStackBytes = (EBB_ASAN || EBB_TSAN) ? 1024 * 1024 : 256 * 1024;
 constexpr uint64_t kDefaultIdleSpinNs = 20'000;
 // Ebbs made by destructors during teardown are torn down too, up to this many rounds.
 constexpr int kTeardownRounds = 8;
@@ -49,7 +48,7 @@ Runtime::Runtime(const RuntimeOptions& options) {
   EBB_CHECK(cores_ <= kMaxCores, "Runtime: %u cores asked for; at most %u are supported", cores_,
             kMaxCores);
   detail::LoopConfig config;
-  config.stack_bytes = options.stack_bytes != 0 ? options.stack_bytes : kDefaultStackBytes;
+  config.stack_bytes = options.stack_bytes != 0 ? options.stack_bytes : platform::default_stack_bytes();
   if (options.idle_spin_ns >= 0) config.idle_spin_ns = static_cast<uint64_t>(options.idle_spin_ns);
   else config.idle_spin_ns = cores_ <= cpus ? kDefaultIdleSpinNs : 0;
   g_shutdown_requested.store(0);

@@ -15,6 +15,8 @@
 
 namespace ebb::platform {
 
+std::size_t default_stack_bytes() { return (EBB_ASAN || EBB_TSAN) ? 1024 * 1024 : 256 * 1024; }
+
 namespace fctx = boost::context::detail;
 
 namespace {

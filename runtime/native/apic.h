@@ -17,4 +17,16 @@ void apic_start_cpu(uint32_t apic_id, uint32_t trampoline_physical);
 // An interrupt with `vector` to the CPU with `apic_id`.
 void apic_send_ipi(uint32_t apic_id, uint8_t vector);
 
+// The vectors the image uses. Their handlers (trap_stubs.S) only
+// acknowledge the interrupt: its one job is to end a CPU's hlt.
+inline constexpr uint8_t kWakeVector = 0xf0;
+inline constexpr uint8_t kTimerVector = 0xef;
+inline constexpr uint8_t kSpuriousVector = 0xff;
+
+// The local APIC timer, calibrated once against the TSC: one interrupt
+// (kTimerVector) `ns` from now on this CPU; stop cancels it.
+void apic_timer_calibrate();
+void apic_timer_once(uint64_t ns);
+void apic_timer_stop();
+
 }  // namespace ebb::native

@@ -9,6 +9,7 @@
 #include "runtime/native/boot_heap.h"
 #include "runtime/native/cpu.h"
 #include "runtime/native/image.h"
+#include "runtime/native/memory.h"
 #include "runtime/native/power.h"
 #include "runtime/native/serial.h"
 #include "runtime/native/smp.h"
@@ -55,10 +56,14 @@ Status start_boot_heap(const BootInfo& info) {
       best_bytes = end - base;
     }
   }
-  if (best_bytes < (std::size_t{4} << 20))
-    return Error(Errc::kExhausted, "boot: under 4 MiB of RAM above the image",
+  if (best_bytes < (std::size_t{16} << 20))
+    return Error(Errc::kExhausted, "boot: under 16 MiB of RAM above the image",
                  static_cast<int64_t>(best_bytes));
-  boot_heap_init(reinterpret_cast<void*>(best_base + kKernelBase), best_bytes);
+  // Half for the boot heap (new, malloc, fiber stacks), half for the page
+  // allocator's regions (platform::take_memory).
+  const uint64_t heap_bytes = (best_bytes / 2) & ~uint64_t{0xfff};
+  boot_heap_init(reinterpret_cast<void*>(best_base + kKernelBase), heap_bytes);
+  memory_init(best_base + heap_bytes + kKernelBase, best_bytes - heap_bytes);
   return {};
 }
 

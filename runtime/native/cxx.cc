@@ -13,6 +13,8 @@
 extern "C" {
 void* __dso_handle = nullptr;
 int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
+// Nor does a CPU ever exit: its thread_local objects live as long as it.
+int __cxa_thread_atexit(void (*)(void*), void*, void*) { return 0; }
 [[noreturn]] void __cxa_pure_virtual() { ebb::panic("pure virtual function called"); }
 
 void* malloc(std::size_t bytes) { return ebb::native::boot_heap_allocate(bytes); }
@@ -68,4 +70,13 @@ namespace std {
 [[noreturn]] void __throw_bad_optional_access() { ebb::panic("std::bad_optional_access"); }
 [[noreturn]] void __throw_bad_variant_access(const char* what) { ebb::panic("std::bad_variant_access: %s", what); }
 [[noreturn]] void __throw_system_error(int code) { ebb::panic("std::system_error %d", code); }
+}  // namespace std
+
+// make_shared's tag check without RTTI (libstdc++'s own is in an object
+// that brings mutexes and exceptions along).
+#include <memory>
+namespace std {
+bool _Sp_make_shared_tag::_S_eq(const type_info& ti) noexcept {
+  return &ti == &_Sp_make_shared_tag::_S_ti();
+}
 }  // namespace std

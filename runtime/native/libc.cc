@@ -5,6 +5,7 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 
 #include "runtime/native/format.h"
 #include "runtime/panic.h"
@@ -135,11 +136,61 @@ int puts(const char* text) {
   return 1;
 }
 
-// There is no errno in the image, but error values carry Linux's numbers
-// where a hosted call made them: name the number.
+// Error values carry Linux's errno numbers (the same code builds hosted):
+// the common ones by their usual names, the rest by number.
 char* strerror_r(int number, char* buffer, std::size_t size) {
+  static const struct {
+    int number;
+    const char* text;
+  } kNames[] = {{1, "Operation not permitted"}, {2, "No such file or directory"},
+                {4, "Interrupted system call"}, {5, "Input/output error"},
+                {9, "Bad file descriptor"}, {11, "Resource temporarily unavailable"},
+                {12, "Cannot allocate memory"}, {13, "Permission denied"},
+                {16, "Device or resource busy"}, {17, "File exists"},
+                {22, "Invalid argument"}, {24, "Too many open files"},
+                {28, "No space left on device"}, {32, "Broken pipe"},
+                {95, "Operation not supported"}, {98, "Address already in use"},
+                {99, "Cannot assign requested address"}, {104, "Connection reset by peer"},
+                {110, "Connection timed out"}, {111, "Connection refused"},
+                {113, "No route to host"}};
+  for (const auto& name : kNames)
+    if (name.number == number) return const_cast<char*>(name.text);
   snprintf(buffer, size, "error %d", number);
   return buffer;
+}
+
+// Time for std::this_thread::sleep_for (libstdc++'s calls nanosleep): the
+// CPU waits, polling the clock. (Tests sleep on the boot CPU, which is
+// not a core.)
+int nanosleep(const struct timespec* duration, struct timespec* remaining) {
+  const uint64_t until = ebb::platform::now_ns() + static_cast<uint64_t>(duration->tv_sec) * 1'000'000'000u +
+                         static_cast<uint64_t>(duration->tv_nsec);
+  while (ebb::platform::now_ns() < until) __builtin_ia32_pause();
+  if (remaining != nullptr) remaining->tv_sec = remaining->tv_nsec = 0;
+  return 0;
+}
+
+// errno, per CPU, for the library code that sets it.
+int* __errno_location() {
+  static thread_local int number;
+  return &number;
+}
+
+// libstdc++'s shared_ptr counts skip atomics when this says one thread:
+// the image has many CPUs.
+char __libc_single_threaded = 0;
+
+// std::this_thread::yield: nothing else to run on this CPU but itself.
+int sched_yield() {
+  __builtin_ia32_pause();
+  return 0;
+}
+
+char* strstr(const char* haystack, const char* needle) {
+  const std::size_t n = strlen(needle);
+  for (; *haystack != '\0'; ++haystack)
+    if (strncmp(haystack, needle, n) == 0) return const_cast<char*>(haystack);
+  return n == 0 ? const_cast<char*>(haystack) : nullptr;
 }
 
 [[noreturn]] void abort() { ebb::panic("abort() called"); }

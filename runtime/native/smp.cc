@@ -70,6 +70,7 @@ Status start_cpus(const CpuList& cpus, uint32_t wanted) {
                  static_cast<int64_t>(cpus.count));
   apic_init(cpus.local_apic);
   apic_enable();
+  apic_timer_calibrate();
   const uint32_t self = apic_id();
   g_cpus[0].apic_id = self;
   g_cpus[0].online_ns = ns_since_boot();
@@ -114,10 +115,19 @@ void run_on_cpu(uint32_t cpu, void (*fn)(void*), void* arg) {
     fn(arg);
     return;
   }
+  post_to_cpu(cpu, fn, arg);
+  wait_for_cpu(cpu);
+}
+
+void post_to_cpu(uint32_t cpu, void (*fn)(void*), void* arg) {
   Cpu& c = g_cpus[cpu];
+  wait_for_cpu(cpu);  // its last work first
   c.work_arg = arg;
   c.work.store(fn, std::memory_order_release);
-  while (c.work.load(std::memory_order_acquire) != nullptr) pause();
+}
+
+void wait_for_cpu(uint32_t cpu) {
+  while (g_cpus[cpu].work.load(std::memory_order_acquire) != nullptr) pause();
 }
 
 }  // namespace ebb::native

@@ -23,5 +23,9 @@ uint64_t cpu_online_ns(uint32_t cpu);
 
 // Runs fn(arg) on `cpu` and waits for it (the boot CPU runs it in place).
 void run_on_cpu(uint32_t cpu, void (*fn)(void*), void* arg);
+// The same without waiting (another CPU only; one at a time per CPU), and
+// the wait for it to finish.
+void post_to_cpu(uint32_t cpu, void (*fn)(void*), void* arg);
+void wait_for_cpu(uint32_t cpu);
 
 }  // namespace ebb::native

@@ -83,6 +83,21 @@ trap_common:
         add $16, %rsp
         iretq
 
+/* Interrupts whose only job is to end a hlt (wake-ups, the timer):
+   acknowledged at the local APIC and nothing else, so that they touch no
+   register but %rax (the interrupted code's vector registers included). */
+        .globl irq_acknowledge_stub, irq_spurious_stub
+        .p2align 4
+irq_acknowledge_stub:
+        push %rax
+        mov g_apic_eoi(%rip), %rax
+        movl $0, (%rax)
+        pop %rax
+        iretq
+        .p2align 4
+irq_spurious_stub:
+        iretq
+
         .section .rodata
         .p2align 3
         .globl trap_stubs

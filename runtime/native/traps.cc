@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "runtime/native/apic.h"
 #include "runtime/native/boot_heap.h"
 #include "runtime/native/power.h"
 #include "runtime/native/serial.h"
@@ -12,6 +13,7 @@
 #include "runtime/platform.h"
 
 extern "C" const uint64_t trap_stubs[32];
+extern "C" char irq_acknowledge_stub[], irq_spurious_stub[];
 extern "C" char __image_start[], __image_end[];
 
 namespace ebb::native {
@@ -95,6 +97,14 @@ Status traps_init() {
                         static_cast<uint16_t>(at >> 16), static_cast<uint32_t>(at >> 32), 0};
     }
     for (int v : {kDoubleFault, kNmi, kMachineCheck}) idt[v].ist = 1;
+    const auto gate = [](const char* stub) {
+      const auto at = reinterpret_cast<uint64_t>(stub);
+      return IdtEntry{static_cast<uint16_t>(at), kCodeSelector, 0, kInterruptGate,
+                      static_cast<uint16_t>(at >> 16), static_cast<uint32_t>(at >> 32), 0};
+    };
+    idt[kWakeVector] = gate(irq_acknowledge_stub);
+    idt[kTimerVector] = gate(irq_acknowledge_stub);
+    idt[kSpuriousVector] = gate(irq_spurious_stub);
   } else {
     tables = static_cast<CpuTables*>(boot_heap_allocate(sizeof(CpuTables), 16));
     if (tables == nullptr) return Error(Errc::kExhausted, "traps: no memory for a CPU's tables");

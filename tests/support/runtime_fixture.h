@@ -10,9 +10,22 @@
 
 namespace ebb::testing {
 
+// In a native image a core needs a CPU of its own besides the boot CPU:
+// a test that makes its own Runtime of n cores is skipped where there are
+// too few (hosted runs any number of cores).
+#if defined(EBB_PLATFORM_NATIVE)
+#define EBB_NEEDS_CORES(n)                                       \
+  if ((n) > ::ebb::Runtime::available_cpus()) {                  \
+    GTEST_SKIP() << (n) << " cores need " << (n) + 1 << " CPUs"; \
+  }
+#else
+#define EBB_NEEDS_CORES(n) static_cast<void>(0)
+#endif
+
 class RuntimeFixture : public ::testing::Test {
  protected:
   void start(uint32_t cores, int64_t idle_spin_ns = -1) {
+    EBB_NEEDS_CORES(cores);
     RuntimeOptions options;
     options.cores = cores;
     options.idle_spin_ns = idle_spin_ns;

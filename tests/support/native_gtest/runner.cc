@@ -16,6 +16,7 @@ struct Registered {
   const char* suite;
   const char* name;
   Test* (*make)();
+  const void* param;
 };
 constexpr int kMaxTests = 4096;
 Registered g_tests[kMaxTests];
@@ -121,13 +122,30 @@ void SkipHelper::operator=(const Message& why) const {
   print("%s:%d: Skipped\n%s\n", file_, line_, why.text());
 }
 
-int register_test(const char* suite, const char* name, Test* (*make)()) {
+int register_test(const char* suite, const char* name, Test* (*make)(), const void* param) {
   if (g_test_count == kMaxTests) {
     print("test runner: more than %d tests\n", kMaxTests);
     return -1;
   }
-  g_tests[g_test_count] = {suite, name, make};
+  g_tests[g_test_count] = {suite, name, make, param};
   return g_test_count++;
+}
+
+namespace {
+constexpr int kMaxExpanders = 256;
+void (*g_expanders[kMaxExpanders])();
+int g_expander_count = 0;
+}  // namespace
+
+int register_expander(void (*expand)()) {
+  if (g_expander_count < kMaxExpanders) g_expanders[g_expander_count++] = expand;
+  return 0;
+}
+
+char* keep_string(const std::string& text) {
+  char* kept = new char[text.size() + 1];
+  std::memcpy(kept, text.c_str(), text.size() + 1);
+  return kept;
 }
 
 bool has_fatal_failure() { return g_fatal_failure; }
@@ -138,6 +156,8 @@ void death_test_not_run(const char* file, int line) {
 
 // Runs the selected tests; returns how many failed.
 int run_all_tests(const char* filter) {
+  for (int i = 0; i < g_expander_count; ++i) g_expanders[i]();
+  g_expander_count = 0;
   int selected_count = 0, suites = 0;
   const char* last_suite = nullptr;
   for (int i = 0; i < g_test_count; ++i) {
@@ -161,6 +181,7 @@ int run_all_tests(const char* filter) {
     print("[ RUN      ] %s\n", full);
     g_failed = g_fatal_failure = g_skipped = false;
     const uint64_t t0 = ebb::platform::now_ns();
+    g_current_param = g_tests[i].param;
     Test* test = g_tests[i].make();
     test->SetUp();
     if (!g_fatal_failure && !g_skipped) test->TestBody();

@@ -152,6 +152,7 @@ INSTANTIATE_TEST_SUITE_P(Cores, MulticoreEbbTest, ::testing::Values(1u, 2u, 4u, 
 TEST(MulticoreEbbShutdown, ShutdownDestroysEveryRepAndRoot) {
   g_reps_made = g_reps_destroyed = g_roots_made = g_roots_destroyed = 0;
   {
+    EBB_NEEDS_CORES(3);
     Runtime runtime({.cores = 3});
     const Ref<Tally> tally = Tally::Create().value();
     auto done = runtime.run_on(0, [tally] { return submit_to_all([tally] { tally->add(); }); });

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "runtime/fiber.h"
 #include "runtime/platform.h"

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace testing {
 
@@ -21,6 +22,38 @@ class Test {
   virtual void TearDown() {}
   virtual void TestBody() = 0;
 };
+
+namespace internal {
+// The running parameterised test's value (TEST_P).
+inline const void* g_current_param = nullptr;
+}  // namespace internal
+
+template <class T>
+class WithParamInterface {
+ public:
+  using ParamType = T;
+  virtual ~WithParamInterface() = default;
+  static const T& GetParam() { return *static_cast<const T*>(internal::g_current_param); }
+};
+template <class T>
+class TestWithParam : public Test, public WithParamInterface<T> {};
+
+template <class T>
+struct TestParamInfo {
+  T param;
+  std::size_t index;
+};
+
+// Parameter generators: a vector of the values.
+template <class T, class... Rest>
+std::vector<T> Values(T first, Rest... rest) {
+  return std::vector<T>{first, static_cast<T>(rest)...};
+}
+template <class Container>
+auto ValuesIn(const Container& c) {
+  return std::vector<typename Container::value_type>(c.begin(), c.end());
+}
+inline std::vector<bool> Bool() { return {false, true}; }
 
 namespace internal {
 
@@ -107,7 +140,42 @@ class SkipHelper {
   const char* file_;
   int line_;
 };
-int register_test(const char* suite, const char* name, Test* (*make)());
+int register_test(const char* suite, const char* name, Test* (*make)(), const void* param = nullptr);
+// Instantiations of parameterised tests run once every TEST_P is known.
+int register_expander(void (*expand)());
+char* keep_string(const std::string& text);
+
+// The TEST_P bodies of one fixture, for INSTANTIATE_TEST_SUITE_P.
+template <class Fixture>
+struct ParamTests {
+  struct Pattern {
+    const char* name;
+    Test* (*make)();
+  };
+  static inline Pattern patterns[256];
+  static inline int count = 0;
+  static int add(const char* name, Test* (*make)()) {
+    patterns[count] = {name, make};
+    return count++;
+  }
+  template <class T, class Namer>
+  static void instantiate(const char* prefix, const char* fixture, const std::vector<T>& values, Namer namer) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const T* kept = new T(values[i]);
+      const std::string suffix = namer(TestParamInfo<T>{values[i], i});
+      for (int p = 0; p < count; ++p)
+        register_test(keep_string(std::string(prefix) + "/" + fixture),
+                      keep_string(std::string(patterns[p].name) + "/" + suffix), patterns[p].make, kept);
+    }
+  }
+};
+
+struct IndexName {
+  template <class T>
+  std::string operator()(const TestParamInfo<T>& info) const {
+    return std::to_string(info.index);
+  }
+};
 bool has_fatal_failure();
 
 }  // namespace internal
@@ -125,6 +193,25 @@ bool has_fatal_failure();
   void EBB_TEST_CLASS_(suite, name)::TestBody()
 
 #define TEST(suite, name) EBB_TEST_(suite, name, ::testing::Test)
+
+#define TEST_P(fixture, name)                                                                    \
+  class EBB_TEST_CLASS_(fixture, name) : public fixture {                                        \
+   public:                                                                                       \
+    void TestBody() override;                                                                    \
+    static const int registered_;                                                                \
+  };                                                                                             \
+  const int EBB_TEST_CLASS_(fixture, name)::registered_ =                                        \
+      ::testing::internal::ParamTests<fixture>::add(                                             \
+          #name, []() -> ::testing::Test* { return new EBB_TEST_CLASS_(fixture, name); });       \
+  void EBB_TEST_CLASS_(fixture, name)::TestBody()
+
+#define EBB_TEST_NAMER_(...) EBB_TEST_NAMER_PICK_(__VA_ARGS__, ::testing::internal::IndexName())
+#define EBB_TEST_NAMER_PICK_(first, ...) first
+#define INSTANTIATE_TEST_SUITE_P(prefix, fixture, generator, ...)                         \
+  static const int prefix##_##fixture##_instantiated_ = ::testing::internal::register_expander([] { \
+    ::testing::internal::ParamTests<fixture>::instantiate(#prefix, #fixture, generator,    \
+                                                          EBB_TEST_NAMER_(__VA_ARGS__));   \
+  })
 #define TEST_F(fixture, name) EBB_TEST_(fixture, name, fixture)
 
 // `return` for ASSERT_ (out of the test body), nothing for EXPECT_.
@@ -170,8 +257,13 @@ bool has_fatal_failure();
 
 // Death tests need a process to die: the image has one. They are reported,
 // not run, and run on hosted.
-#define EXPECT_DEATH(statement, pattern) \
-  ::testing::internal::death_test_not_run(__FILE__, __LINE__)
+#define EXPECT_DEATH(statement, pattern)                   \
+  do {                                                     \
+    if (false) {                                           \
+      statement;                                           \
+    }                                                      \
+    ::testing::internal::death_test_not_run(__FILE__, __LINE__); \
+  } while (0)
 #define ASSERT_DEATH(statement, pattern) EXPECT_DEATH(statement, pattern)
 namespace testing::internal {
 void death_test_not_run(const char* file, int line);
