@@ -18,6 +18,7 @@
 #include "runtime/platform.h"
 
 extern "C" char __image_end[];
+int main(int argc, char** argv);  // the image's (runtime/native/image.h)
 extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
 
@@ -94,7 +95,7 @@ extern "C" [[noreturn]] void native_boot(uint32_t start_info) {
                          static_cast<unsigned long long>(g_boot_info.ram_bytes >> 20),
                          static_cast<unsigned long long>(cpu_online_ns(cpus_online() - 1) / 1'000'000));
   serial_write(line, static_cast<std::size_t>(n));
-  const int code = image_main(g_command_line.argc, g_command_line.argv);
+  const int code = main(g_command_line.argc, g_command_line.argv);
   power_off(static_cast<uint32_t>(code));
 }
 

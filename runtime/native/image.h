@@ -1,7 +1,9 @@
 #pragma once
-// What an image provides: its name and its main, called on the boot CPU once
-// the machine is up, with the application's part of the kernel command line.
-// Its return value is the exit code handed to the host.
+// What an image provides: an ordinary `int main(int argc, char** argv)`,
+// called on the boot CPU once the machine is up, with the application's
+// part of the kernel command line (argv[0] is the image's name, which
+// ebb_add_image defines as kImageName). Its return value is the exit code
+// handed to the host. The same main builds as a Linux program.
 
 #include "runtime/native/command_line.h"
 #include "runtime/native/pvh.h"
@@ -9,7 +11,6 @@
 namespace ebb::native {
 
 extern const char* const kImageName;
-int image_main(int argc, char** argv);
 
 // The machine as boot found it (for images that report it).
 const BootInfo& boot_info();

@@ -5,6 +5,7 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 
 #include "runtime/native/format.h"
@@ -12,6 +13,13 @@
 #include "runtime/platform.h"
 
 extern "C" {
+
+// errno, per CPU, for the library code that sets it.
+int* __errno_location() {
+  static thread_local int number;
+  return &number;
+}
+
 
 void* memset(void* to, int c, std::size_t n) {
   auto* d = static_cast<uint8_t*>(to);
@@ -130,6 +138,82 @@ int printf(const char* format, ...) {
   return n;
 }
 
+// stdout and stderr: both the console.
+static FILE console_files[2];
+FILE* stdout = &console_files[0];
+FILE* stderr = &console_files[1];
+
+int vfprintf(FILE*, const char* format, va_list args) { return vprintf(format, args); }
+
+int fprintf(FILE* file, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  const int n = vfprintf(file, format, args);
+  va_end(args);
+  return n;
+}
+
+int fputs(const char* text, FILE*) {
+  ebb::platform::console_write(text, strlen(text));
+  return 1;
+}
+
+int fputc(int c, FILE*) {
+  const char ch = static_cast<char>(c);
+  ebb::platform::console_write(&ch, 1);
+  return c;
+}
+
+int putchar(int c) { return fputc(c, stdout); }
+
+std::size_t fwrite(const void* data, std::size_t size, std::size_t count, FILE*) {
+  ebb::platform::console_write(static_cast<const char*>(data), size * count);
+  return count;
+}
+
+int fflush(FILE*) { return 0; }  // the console is unbuffered
+
+// Numbers from text, as the C library reads them (base 0 takes 0x and 0).
+unsigned long long strtoull(const char* text, char** end, int base) {
+  const char* p = text;
+  while (*p == ' ' || *p == '\t' || *p == '\n') ++p;
+  bool negative = false;
+  if (*p == '+' || *p == '-') negative = *p++ == '-';
+  if ((base == 0 || base == 16) && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+    p += 2;
+    base = 16;
+  } else if (base == 0) {
+    base = p[0] == '0' ? 8 : 10;
+  }
+  unsigned long long value = 0;
+  bool overflow = false, any = false;
+  for (;; ++p) {
+    int digit;
+    if (*p >= '0' && *p <= '9') digit = *p - '0';
+    else if (*p >= 'a' && *p <= 'z') digit = *p - 'a' + 10;
+    else if (*p >= 'A' && *p <= 'Z') digit = *p - 'A' + 10;
+    else break;
+    if (digit >= base) break;
+    any = true;
+    if (value > (~0ull - static_cast<unsigned>(digit)) / static_cast<unsigned>(base)) overflow = true;
+    value = value * static_cast<unsigned>(base) + static_cast<unsigned>(digit);
+  }
+  if (end != nullptr) *end = const_cast<char*>(any ? p : text);
+  if (overflow) {
+    *__errno_location() = 34;  // ERANGE
+    return ~0ull;
+  }
+  return negative ? 0 - value : value;
+}
+
+unsigned long strtoul(const char* text, char** end, int base) { return strtoull(text, end, base); }
+
+long long strtoll(const char* text, char** end, int base) {
+  return static_cast<long long>(strtoull(text, end, base));
+}
+
+long strtol(const char* text, char** end, int base) { return static_cast<long>(strtoull(text, end, base)); }
+
 int puts(const char* text) {
   ebb::platform::console_write(text, strlen(text));
   ebb::platform::console_write("\n", 1);
@@ -170,11 +254,6 @@ int nanosleep(const struct timespec* duration, struct timespec* remaining) {
   return 0;
 }
 
-// errno, per CPU, for the library code that sets it.
-int* __errno_location() {
-  static thread_local int number;
-  return &number;
-}
 
 // libstdc++'s shared_ptr counts skip atomics when this says one thread:
 // the image has many CPUs.

@@ -5,26 +5,21 @@
 #include <cstdio>
 #include <cstring>
 
-#include "runtime/native/image.h"
 #include "runtime/panic.h"
-
-namespace ebb::native {
-
-const char* const kImageName = "ebb-boot-faults";
 
 namespace {
 // Kept from being optimised into something else.
 [[gnu::noinline]] void touch(volatile int* p) { *p = 1; }
 }  // namespace
 
-int image_main(int argc, char** argv) {
+int main(int argc, char** argv) {
   const char* what = argc > 1 ? argv[1] : "";
   if (std::strcmp(what, "page-fault") == 0) {
     touch(reinterpret_cast<volatile int*>(0x0000700000000000));  // nothing is mapped there
   } else if (std::strcmp(what, "invalid-opcode") == 0) {
     asm volatile("ud2");
   } else if (std::strcmp(what, "panic") == 0) {
-    panic("a panic on purpose (%d)", 42);
+    ebb::panic("a panic on purpose (%d)", 42);
   } else if (std::strcmp(what, "hang") == 0) {
     for (;;) asm volatile("hlt");
   } else if (std::strcmp(what, "exhaust-memory") == 0) {
@@ -36,5 +31,3 @@ int image_main(int argc, char** argv) {
   std::printf("ebb-boot-faults: no fault named '%s'\n", what);
   return 1;
 }
-
-}  // namespace ebb::native

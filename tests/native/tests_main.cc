@@ -4,19 +4,12 @@
 #include <cstring>
 
 #include "gtest/gtest.h"
-#include "runtime/native/image.h"
 #include "runtime/native/power.h"
 
-namespace ebb::native {
-
-const char* const kImageName = "ebb-tests";
-
-int image_main(int argc, char** argv) {
+int main(int argc, char** argv) {
   const char* filter = nullptr;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--gtest_filter=", 15) == 0) filter = argv[i] + 15;
   }
-  return ::testing::internal::run_all_tests(filter) == 0 ? kExitPassed : kExitFailed;
+  return ::testing::internal::run_all_tests(filter) == 0 ? ebb::native::kExitPassed : ebb::native::kExitFailed;
 }
-
-}  // namespace ebb::native
