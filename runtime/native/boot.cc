@@ -30,6 +30,8 @@ constinit CommandLine g_command_line{};
 constinit CpuList g_cpu_list{};
 char g_words[BootInfo::kMaxCommandLine];  // the command line, split in place
 constexpr uint64_t kKernelPhysicalEnd = 2ull << 30;  // what KERNEL_VMA maps
+constexpr uint64_t kCachedEnd = 3ull << 30;          // boot.S maps 3-4 GiB uncached
+constexpr uint64_t kMaxHeap = 512ull << 20;
 
 void say(const char* text) { serial_write(text, std::strlen(text)); }
 
@@ -43,15 +45,18 @@ void say(const char* text) { serial_write(text, std::strlen(text)); }
   power_off(kExitBootError);
 }
 
-// The boot heap takes the largest RAM range above the image (below 2 GiB,
-// so that the kernel mapping reaches it).
-Status start_boot_heap(const BootInfo& info) {
+// Memory: the largest RAM range above the image, below the uncached hole
+// at 3 GiB. Its first half (at most 512 MiB, and below 2 GiB, where the
+// kernel mapping reaches) is the boot heap (new, malloc, fiber stacks);
+// the rest, 2 MiB regions for the page allocator Ebb (take_memory),
+// addressed through the identity map.
+Status start_memory(const BootInfo& info) {
   const uint64_t image_end = reinterpret_cast<uint64_t>(__image_end) - kKernelBase;
   uint64_t best_base = 0, best_bytes = 0;
   for (std::size_t i = 0; i < info.ram_ranges; ++i) {
     uint64_t base = info.ram[i].base, end = info.ram[i].base + info.ram[i].bytes;
     if (base < image_end) base = image_end;
-    if (end > kKernelPhysicalEnd) end = kKernelPhysicalEnd;
+    if (end > kCachedEnd) end = kCachedEnd;
     if (end > base && end - base > best_bytes) {
       best_base = base;
       best_bytes = end - base;
@@ -60,11 +65,11 @@ Status start_boot_heap(const BootInfo& info) {
   if (best_bytes < (std::size_t{16} << 20))
     return Error(Errc::kExhausted, "boot: under 16 MiB of RAM above the image",
                  static_cast<int64_t>(best_bytes));
-  // Half for the boot heap (new, malloc, fiber stacks), half for the page
-  // allocator's regions (platform::take_memory).
-  const uint64_t heap_bytes = (best_bytes / 2) & ~uint64_t{0xfff};
+  uint64_t heap_bytes = (best_bytes / 2) & ~uint64_t{0xfff};
+  if (heap_bytes > kMaxHeap) heap_bytes = kMaxHeap;
+  if (best_base + heap_bytes > kKernelPhysicalEnd) heap_bytes = kKernelPhysicalEnd - best_base;
   boot_heap_init(reinterpret_cast<void*>(best_base + kKernelBase), heap_bytes);
-  memory_init(best_base + heap_bytes + kKernelBase, best_bytes - heap_bytes);
+  memory_init(best_base + heap_bytes, best_bytes - heap_bytes);
   return {};
 }
 
@@ -77,7 +82,7 @@ extern "C" [[noreturn]] void native_boot(uint32_t start_info) {
   serial_init();
   if (Status s = traps_init(); !s) fail("cannot boot", s);
   if (Status s = read_boot_info(start_info, g_boot_info); !s) fail("cannot boot", s);
-  if (Status s = start_boot_heap(g_boot_info); !s) fail("cannot boot", s);
+  if (Status s = start_memory(g_boot_info); !s) fail("cannot boot", s);
   if (Status s = install_tls(); !s) fail("cannot boot", s);
   calibrate_tsc();
   for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor) (*ctor)();

@@ -6,7 +6,7 @@
 
 namespace ebb::native {
 
-// The RAM take_memory hands out: [base, base + bytes), kernel-mapped.
+// The RAM take_memory hands out: [base, base + bytes), identity-mapped.
 void memory_init(uint64_t base, uint64_t bytes);
 uint64_t memory_free_bytes();
 
