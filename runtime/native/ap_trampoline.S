@@ -3,6 +3,8 @@
    It climbs to long mode on the boot page tables and calls
    ap_entry(cpu index) on the stack smp.cc left in the trampoline's data. */
 
+#include "runtime/native/long_mode.h"
+
 #define TRAMPOLINE 0x8000
 #define AT(label) (TRAMPOLINE + (label) - ap_trampoline_start)
 
@@ -28,19 +30,8 @@ protected_mode:
         mov %ax, %ds
         mov %ax, %es
         mov %ax, %ss
-        mov %cr4, %eax
-        or $((1 << 5) | (1 << 9) | (1 << 10)), %eax
-        mov %eax, %cr4
         mov AT(ap_trampoline_cr3), %eax
-        mov %eax, %cr3
-        mov $0xc0000080, %ecx
-        rdmsr
-        or $(1 << 8), %eax
-        wrmsr
-        mov %cr0, %eax
-        and $~(1 << 2), %eax
-        or $((1 << 31) | (1 << 16) | (1 << 1) | 1), %eax
-        mov %eax, %cr0
+        ENABLE_LONG_MODE
         ljmp $0x18, $AT(long_mode)
 
         .code64

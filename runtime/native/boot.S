@@ -4,6 +4,8 @@
    and physical 0..2 GiB again at KERNEL_VMA for the kernel code model),
    enters long mode, and calls native_boot(start_info) on the boot stack. */
 
+#include "runtime/native/long_mode.h"
+
 #define KERNEL_VMA 0xffffffff80000000
 #define PAGE 4096
 #define PTE_PRESENT_RW 0x3
@@ -81,22 +83,8 @@ pvh_start:
         movl $(boot_page_tables + 1 * PAGE + PTE_PRESENT_RW), boot_page_tables + 0
         movl $(boot_page_tables + 2 * PAGE + PTE_PRESENT_RW), boot_page_tables + 511 * 8
 
-        /* CR4: PAE, and SSE enabled for the OS (OSFXSR, OSXMMEXCPT). */
-        mov %cr4, %eax
-        or $((1 << 5) | (1 << 9) | (1 << 10)), %eax
-        mov %eax, %cr4
         mov $boot_page_tables, %eax
-        mov %eax, %cr3
-        /* EFER.LME */
-        mov $0xc0000080, %ecx
-        rdmsr
-        or $(1 << 8), %eax
-        wrmsr
-        /* CR0: paging, protection, write protect, FPU present (no emulation). */
-        mov %cr0, %eax
-        and $~(1 << 2), %eax
-        or $((1 << 31) | (1 << 16) | (1 << 1) | 1), %eax
-        mov %eax, %cr0
+        ENABLE_LONG_MODE
         mov $boot_tss, %eax
         mov %ax, boot_gdt_tss + 2
         shr $16, %eax

@@ -1,5 +1,8 @@
 #include "runtime/native/serial.h"
 
+#include <cstdarg>
+
+#include "runtime/native/format.h"
 #include "runtime/native/x86.h"
 
 namespace ebb::native {
@@ -24,6 +27,16 @@ void serial_write(const char* text, std::size_t length) {
     while ((inb(kCom1 + 5) & kLineStatusEmpty) == 0) pause();
     outb(kCom1, static_cast<uint8_t>(text[i]));
   }
+}
+
+void serial_printf(const char* f, ...) {
+  char text[1024];
+  va_list args;
+  va_start(args, f);
+  int n = format(text, sizeof text, f, args);
+  va_end(args);
+  if (n > static_cast<int>(sizeof text) - 1) n = sizeof text - 1;
+  serial_write(text, static_cast<std::size_t>(n));
 }
 
 }  // namespace ebb::native

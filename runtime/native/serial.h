@@ -9,5 +9,8 @@ namespace ebb::native {
 
 void serial_init();
 void serial_write(const char* text, std::size_t length);
+// Formatted (runtime/native/format.cc), up to 1 KiB a call, no allocation:
+// usable from an exception handler.
+void serial_printf(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
 }  // namespace ebb::native

@@ -1,7 +1,5 @@
 #include "runtime/native/traps.h"
 
-#include <cstdarg>
-#include <cstdio>
 
 #include <atomic>
 
@@ -69,17 +67,6 @@ const char* const kNames[32] = {
     "alignment check", "machine check", "SIMD floating-point error", "virtualization exception",
     "control protection exception", "reserved", "reserved", "reserved", "reserved", "reserved",
     "reserved", "hypervisor injection", "VMM communication", "security exception", "reserved"};
-
-void print(const char* format, ...) __attribute__((format(printf, 1, 2)));
-void print(const char* format, ...) {
-  char text[256];
-  va_list args;
-  va_start(args, format);
-  int n = vsnprintf(text, sizeof text, format, args);
-  va_end(args);
-  if (n > static_cast<int>(sizeof text) - 1) n = sizeof text - 1;
-  serial_write(text, static_cast<std::size_t>(n));
-}
 
 bool in_image(uint64_t address) {
   return address >= reinterpret_cast<uint64_t>(__image_start) &&
@@ -149,7 +136,7 @@ void print_backtrace_from(uint64_t rbp, int skip_frames) {
     const auto* frame = reinterpret_cast<const uint64_t*>(rbp);
     const uint64_t return_address = frame[1];
     if (return_address == 0) break;
-    if (depth >= skip_frames) print("  #%d 0x%016llx\n", depth - skip_frames, static_cast<unsigned long long>(return_address));
+    if (depth >= skip_frames) serial_printf("  #%d 0x%016llx\n", depth - skip_frames, static_cast<unsigned long long>(return_address));
     if (frame[0] <= rbp) break;  // frames go up the stack
     rbp = frame[0];
   }
@@ -157,19 +144,19 @@ void print_backtrace_from(uint64_t rbp, int skip_frames) {
 
 extern "C" void trap_entry(TrapFrame* f) {
   const auto v = static_cast<unsigned>(f->vector);
-  print("\nebbkit: CPU exception %u (%s), error code 0x%llx, at rip 0x%016llx\n", v,
+  serial_printf("\nebbkit: CPU exception %u (%s), error code 0x%llx, at rip 0x%016llx\n", v,
         v < 32 ? kNames[v] : "?", static_cast<unsigned long long>(f->error),
         static_cast<unsigned long long>(f->rip));
   if (v == 14)
-    print("  page fault address 0x%016llx (%s, %s)\n", static_cast<unsigned long long>(read_cr2()),
+    serial_printf("  page fault address 0x%016llx (%s, %s)\n", static_cast<unsigned long long>(read_cr2()),
           (f->error & 1) != 0 ? "protection" : "not present", (f->error & 2) != 0 ? "write" : "read");
   const auto u = [](uint64_t x) { return static_cast<unsigned long long>(x); };
-  print("  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", u(f->rax), u(f->rbx), u(f->rcx), u(f->rdx));
-  print("  rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n", u(f->rsi), u(f->rdi), u(f->rbp), u(f->rsp));
-  print("  r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n", u(f->r8), u(f->r9), u(f->r10), u(f->r11));
-  print("  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n", u(f->r12), u(f->r13), u(f->r14), u(f->r15));
-  print("  rflags %016llx cs %llx ss %llx\n", u(f->rflags), u(f->cs), u(f->ss));
-  print("  faulting instruction 0x%016llx\nbacktrace:\n", u(f->rip));
+  serial_printf("  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", u(f->rax), u(f->rbx), u(f->rcx), u(f->rdx));
+  serial_printf("  rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n", u(f->rsi), u(f->rdi), u(f->rbp), u(f->rsp));
+  serial_printf("  r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n", u(f->r8), u(f->r9), u(f->r10), u(f->r11));
+  serial_printf("  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n", u(f->r12), u(f->r13), u(f->r14), u(f->r15));
+  serial_printf("  rflags %016llx cs %llx ss %llx\n", u(f->rflags), u(f->cs), u(f->ss));
+  serial_printf("  faulting instruction 0x%016llx\nbacktrace:\n", u(f->rip));
   print_backtrace_from(f->rbp, 0);
   power_off(kExitException);
 }

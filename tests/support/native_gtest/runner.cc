@@ -2,11 +2,11 @@
 // --gtest_filter names) and prints GoogleTest's lines, so that a log reads
 // the same from either platform and the host's tools parse it alike.
 
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 
 #include "gtest/gtest.h"
+#include "runtime/native/serial.h"
 #include "runtime/platform.h"
 
 namespace testing::internal {
@@ -26,16 +26,9 @@ bool g_failed = false;        // the running test
 bool g_fatal_failure = false;
 bool g_skipped = false;
 
-void print(const char* format, ...) __attribute__((format(printf, 1, 2)));
-void print(const char* format, ...) {
-  char text[1024];
-  va_list args;
-  va_start(args, format);
-  int n = vsnprintf(text, sizeof text, format, args);
-  va_end(args);
-  if (n > static_cast<int>(sizeof text) - 1) n = sizeof text - 1;
-  ebb::platform::console_write(text, static_cast<std::size_t>(n));
-}
+// Over serial, as every line of the image (no allocation, so a test that
+// exhausts memory still gets its report).
+constexpr auto print = ebb::native::serial_printf;
 
 // gtest's filter: patterns with * and ?, separated by ':', negatives after '-'.
 bool glob(const char* pattern, const char* pattern_end, const char* text) {
