@@ -19,7 +19,13 @@
 namespace ebb::platform {
 namespace {
 
-std::vector<std::thread> g_threads;
+// Never destroyed: a program may exit with its Runtime still running (its
+// threads still joinable), which a destroyed std::thread would turn into
+// std::terminate.
+std::vector<std::thread>& core_threads() {
+  static auto* threads = new std::vector<std::thread>;
+  return *threads;
+}
 
 std::vector<int> allowed_cpus() {
   cpu_set_t set;
@@ -64,14 +70,14 @@ void configure_logging() {
 void start_cores(uint32_t cores, bool pin) {
   const std::vector<int> cpus = allowed_cpus();
   for (CoreId core = 0; core < cores; ++core) hosted::detail::create_poller(core);
-  g_threads.reserve(cores);
+  core_threads().reserve(cores);
   for (CoreId core = 0; core < cores; ++core)
-    g_threads.emplace_back(core_thread, core, pin ? cpus[core % cpus.size()] : -1);
+    core_threads().emplace_back(core_thread, core, pin ? cpus[core % cpus.size()] : -1);
 }
 
 void join_cores(uint32_t cores) {
-  for (std::thread& t : g_threads) t.join();
-  g_threads.clear();
+  for (std::thread& t : core_threads()) t.join();
+  core_threads().clear();
   for (CoreId core = 0; core < cores; ++core) hosted::detail::destroy_poller(core);
 }
 

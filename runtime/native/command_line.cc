@@ -29,11 +29,6 @@ Status image_option(char* word, ImageOptions& options) {
       return Error(Errc::kInvalidArgument, "command line: ebb.cores wants a number from 1 to 1024");
     return {};
   }
-  if (std::strcmp(name, "watchdog") == 0) {
-    if (!parse_u32(value, 86400, &options.watchdog_seconds))
-      return Error(Errc::kInvalidArgument, "command line: ebb.watchdog wants seconds (0 to 86400)");
-    return {};
-  }
   if (std::strcmp(name, "probe") == 0) {
     uint32_t v = 0;
     if (!parse_u32(value, 1, &v)) return Error(Errc::kInvalidArgument, "command line: ebb.probe wants 0 or 1");
@@ -41,7 +36,7 @@ Status image_option(char* word, ImageOptions& options) {
     return {};
   }
   return Error(Errc::kInvalidArgument,
-               "command line: unknown image option (known: ebb.cores, ebb.watchdog, ebb.probe)");
+               "command line: unknown image option (known: ebb.cores, ebb.probe)");
 }
 
 }  // namespace

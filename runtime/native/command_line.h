@@ -12,7 +12,6 @@ namespace ebb::native {
 
 struct ImageOptions {
   uint32_t cores = 0;             // ebb.cores: run on this many CPUs (0: all)
-  uint32_t watchdog_seconds = 0;  // ebb.watchdog: power off with an error after this long (0: never)
   bool probe = false;             // ebb.probe=1: power off with 0 once booted (checks an accelerator)
 };
 

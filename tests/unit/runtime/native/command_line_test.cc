@@ -40,14 +40,14 @@ TEST(CommandLine, EmptyGivesJustTheProgram) {
   ASSERT_TRUE(p.status.ok());
   EXPECT_EQ(p.line.argc, 1);
   EXPECT_EQ(p.line.options.cores, 0u);
-  EXPECT_EQ(p.line.options.watchdog_seconds, 0u);
+  EXPECT_FALSE(p.line.options.probe);
 }
 
 TEST(CommandLine, TakesTheImagesOwnOptionsOut) {
-  Parsed p("ebb.cores=4 -v ebb.watchdog=30 --gtest_filter=A.*");
+  Parsed p("ebb.cores=4 -v ebb.probe=1 --gtest_filter=A.*");
   ASSERT_TRUE(p.status.ok());
   EXPECT_EQ(p.line.options.cores, 4u);
-  EXPECT_EQ(p.line.options.watchdog_seconds, 30u);
+  EXPECT_TRUE(p.line.options.probe);
   ASSERT_EQ(p.line.argc, 3);
   EXPECT_STREQ(p.line.argv[1], "-v");
   EXPECT_STREQ(p.line.argv[2], "--gtest_filter=A.*");
@@ -55,7 +55,7 @@ TEST(CommandLine, TakesTheImagesOwnOptionsOut) {
 
 TEST(CommandLine, RefusesBadOptions) {
   for (const char* bad : {"ebb.cores=0", "ebb.cores=", "ebb.cores=4x", "ebb.cores=99999999999",
-                          "ebb.watchdog=-1", "ebb.nonsense=1", "ebb.cores"}) {
+                          "ebb.probe=2", "ebb.watchdog=30", "ebb.nonsense=1", "ebb.cores"}) {
     Parsed p(bad);
     EXPECT_FALSE(p.status.ok()) << bad;
     if (!p.status) {
