@@ -36,13 +36,7 @@ protected_mode:
 
         .code64
 long_mode:
-        mov $0x20, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
-        xor %eax, %eax
-        mov %ax, %fs
-        mov %ax, %gs
+        LOAD_DATA_SEGMENTS 0x20
         mov AT(ap_trampoline_stack), %rsp
         mov AT(ap_trampoline_cpu), %edi
         mov AT(ap_trampoline_entry), %rax

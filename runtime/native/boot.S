@@ -95,13 +95,7 @@ pvh_start:
 
         .code64
 long_mode:
-        mov $0x10, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
-        xor %eax, %eax
-        mov %ax, %fs
-        mov %ax, %gs
+        LOAD_DATA_SEGMENTS 0x10
         mov $0x18, %ax
         ltr %ax
         movabs $boot_stack_top, %rsp

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <memory>
 #include <new>
 
 #include "runtime/native/boot_heap.h"
@@ -74,7 +75,6 @@ namespace std {
 
 // make_shared's tag check without RTTI (libstdc++'s own is in an object
 // that brings mutexes and exceptions along).
-#include <memory>
 namespace std {
 bool _Sp_make_shared_tag::_S_eq(const type_info& ti) noexcept {
   return &ti == &_Sp_make_shared_tag::_S_ti();

@@ -21,3 +21,15 @@
         or $((1 << 31) | (1 << 16) | (1 << 1) | 1), %eax
         mov %eax, %cr0
 .endm
+
+/* Data segments from the selector `data`, FS and GS null (their bases are
+   set through MSRs later). Clobbers %eax. */
+.macro LOAD_DATA_SEGMENTS data
+        mov $\data, %ax
+        mov %ax, %ds
+        mov %ax, %es
+        mov %ax, %ss
+        xor %eax, %eax
+        mov %ax, %fs
+        mov %ax, %gs
+.endm

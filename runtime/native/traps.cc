@@ -73,25 +73,22 @@ bool in_image(uint64_t address) {
          address < reinterpret_cast<uint64_t>(__image_end);
 }
 
+// An interrupt gate to the code at `at`, in ring 0, on the running stack.
+IdtEntry gate(uint64_t at) {
+  return IdtEntry{static_cast<uint16_t>(at), kCodeSelector, 0, kInterruptGate,
+                  static_cast<uint16_t>(at >> 16), static_cast<uint32_t>(at >> 32), 0};
+}
+
 }  // namespace
 
 Status traps_init() {
   CpuTables* tables = &boot_cpu_tables;
   if (!boot_cpu_done.exchange(true)) {  // the boot CPU fills the shared IDT
-    for (int v = 0; v < 32; ++v) {
-      const uint64_t at = trap_stubs[v];
-      idt[v] = IdtEntry{static_cast<uint16_t>(at), kCodeSelector, 0, kInterruptGate,
-                        static_cast<uint16_t>(at >> 16), static_cast<uint32_t>(at >> 32), 0};
-    }
+    for (int v = 0; v < 32; ++v) idt[v] = gate(trap_stubs[v]);
     for (int v : {kDoubleFault, kNmi, kMachineCheck}) idt[v].ist = 1;
-    const auto gate = [](const char* stub) {
-      const auto at = reinterpret_cast<uint64_t>(stub);
-      return IdtEntry{static_cast<uint16_t>(at), kCodeSelector, 0, kInterruptGate,
-                      static_cast<uint16_t>(at >> 16), static_cast<uint32_t>(at >> 32), 0};
-    };
-    idt[kWakeVector] = gate(irq_acknowledge_stub);
-    idt[kTimerVector] = gate(irq_acknowledge_stub);
-    idt[kSpuriousVector] = gate(irq_spurious_stub);
+    idt[kWakeVector] = gate(reinterpret_cast<uint64_t>(irq_acknowledge_stub));
+    idt[kTimerVector] = gate(reinterpret_cast<uint64_t>(irq_acknowledge_stub));
+    idt[kSpuriousVector] = gate(reinterpret_cast<uint64_t>(irq_spurious_stub));
   } else {
     tables = static_cast<CpuTables*>(boot_heap_allocate(sizeof(CpuTables), 16));
     if (tables == nullptr) return Error(Errc::kExhausted, "traps: no memory for a CPU's tables");
