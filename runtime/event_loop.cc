@@ -7,6 +7,7 @@
 #include "runtime/idle_handler.h"
 #include "runtime/log.h"
 #include "runtime/panic.h"
+#include "runtime/platform_heap_scope.h"
 #include "runtime/platform_switch.h"
 #include "runtime/rcu.h"
 #include "runtime/timer.h"
@@ -52,12 +53,15 @@ platform::Stack* acquire_stack(CoreState& c) {
   platform::Stack* s = platform::stack_create(c.config.stack_bytes);
   EBB_CHECK(s != nullptr, "core %u: out of memory for a %zu-byte fiber stack", c.id,
             c.config.stack_bytes);
+  PlatformHeapScope core_lifetime;
   c.all_stacks.push_back(s);
   return s;
 }
 
 void release_stack(CoreState& c, platform::Stack* s) {
-  if (s != nullptr) c.free_stacks.push_back(s);
+  if (s == nullptr) return;
+  PlatformHeapScope core_lifetime;
+  c.free_stacks.push_back(s);
 }
 
 [[noreturn]] void run_loop(CoreState& c);
@@ -341,7 +345,10 @@ EBB_ALWAYS_INLINE void notify(CoreState& target) {
 }
 
 EBB_NOINLINE CoreChannel& open_channel(CoreState& sender, CoreState& target) {
-  auto* channel = new CoreChannel();
+  auto* channel = [] {
+    PlatformHeapScope core_lifetime;  // lives as long as the cores
+    return new CoreChannel();
+  }();
   target.inbound[sender.id].store(channel, std::memory_order_release);
   target.inbound_senders[sender.id / 64].fetch_or(uint64_t{1} << (sender.id % 64),
                                                   std::memory_order_release);
@@ -350,6 +357,7 @@ EBB_NOINLINE CoreChannel& open_channel(CoreState& sender, CoreState& target) {
 }
 
 EBB_NOINLINE void spill(CoreState& sender, CoreId target, Event&& fn) {
+  PlatformHeapScope core_lifetime;
   RingQueue<Event>*& pending = sender.overflow[target];
   if (pending == nullptr) pending = new RingQueue<Event>();
   if (pending->empty()) sender.overflowing.push_back(target);
@@ -644,6 +652,7 @@ Result<IdleHandlerId> add_idle_handler(Function<bool()> handler) {
   detail::CoreState* c = detail::tls_core;
   if (c == nullptr) return Error(Errc::kNotOnCore, "add_idle_handler: not on a core");
   const IdleHandlerId id = c->next_idle_handler_id++;
+  PlatformHeapScope core_lifetime;
   c->idle_handlers.push_back({id, std::move(handler), false});
   return id;
 }

@@ -69,6 +69,20 @@ void give_back_memory(const MemoryRegion& region, bool keep = false);
 // range stays usable and reads as zeros, or as it was, when next touched.
 void discard_memory(void* base, std::size_t bytes);
 
+// How much the page allocator takes at a time when its options name no
+// size: hosted, 256 MiB of address space (pages cost only once touched);
+// native, an eighth of the RAM the page allocator may have, at most that.
+std::size_t default_region_bytes();
+
+// ---- The platform's own heap ---------------------------------------------
+// What malloc falls back to where the memory Ebbs do not serve (off the
+// cores, before the runtime starts, inside the Ebb allocators themselves):
+// glibc's malloc hosted, the boot heap native. ebbs/memory/general's malloc
+// override calls these; nothing else should.
+void* system_allocate(std::size_t bytes, std::size_t alignment);
+void system_free(void* p);
+std::size_t system_usable_size(void* p);
+
 // NUMA topology: how many nodes, and which one a core's CPU sits on.
 uint32_t numa_nodes();
 uint32_t numa_node_of(CoreId core);

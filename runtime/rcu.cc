@@ -5,6 +5,7 @@
 #include "runtime/compiler.h"
 #include "runtime/fiber.h"
 #include "runtime/panic.h"
+#include "runtime/platform_heap_scope.h"
 #include "runtime/spawn.h"
 
 namespace ebb {
@@ -82,7 +83,10 @@ void call_rcu(Function<void()> fn) {
   const CoreId core = this_core();
   if (EBB_UNLIKELY(core == kNoCore)) panic("call_rcu called off any core");
   rcu::detail::CoreRcu& r = *rcu::detail::g_cores[core];
-  r.next.push_back(std::move(fn));
+  {
+    PlatformHeapScope core_lifetime;  // the list lives as long as its core
+    r.next.push_back(std::move(fn));
+  }
   r.pending = true;
 }
 

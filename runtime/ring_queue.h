@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "runtime/panic.h"
+#include "runtime/platform_heap_scope.h"
 
 namespace ebb::detail {
 
@@ -52,6 +53,7 @@ class RingQueue {
  private:
   // Keeps head_ and tail_: each item moves to its position under the new mask.
   EBB_NOINLINE void grow() {
+    PlatformHeapScope core_lifetime;  // the queue lives as long as its core
     const std::size_t capacity = capacity_ == 0 ? 256 : capacity_ * 2;
     T* items = static_cast<T*>(std::malloc(capacity * sizeof(T)));
     EBB_CHECK(items != nullptr, "event queue: out of memory growing to %zu events", capacity);

@@ -1,8 +1,11 @@
 #include "runtime/timer_heap.h"
 
+#include "runtime/platform_heap_scope.h"
+
 namespace ebb::detail {
 
 uint64_t TimerHeap::add(uint64_t deadline_ns, uint64_t period_ns, Function<void()> fn) {
+  PlatformHeapScope core_lifetime;  // the heap lives as long as its core
   uint32_t index;
   if (!free_.empty()) {
     index = free_.back();
@@ -67,6 +70,7 @@ void TimerHeap::free_slot(uint32_t index) {
   s.cancelled = s.queued = s.running = false;
   ++s.generation;
   if (s.generation == 0) s.generation = 1;
+  PlatformHeapScope core_lifetime;
   free_.push_back(index);
   --live_;
 }

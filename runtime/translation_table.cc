@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "runtime/panic.h"
+#include "runtime/platform_heap_scope.h"
 
 namespace ebb::translation {
 namespace {
@@ -19,6 +20,8 @@ struct TableView {
 std::atomic<TableView*> g_views[kMaxCores];
 
 // Memory this thread's table owns: pages, the live directory and retired ones.
+// All of it from the platform's heap (PlatformHeapScope): the table outlives
+// the Ebbs of its core, the memory allocators among them.
 struct TableMemory {
   std::vector<Page*> pages;
   std::vector<Directory*> directories;
@@ -40,6 +43,7 @@ TableMemory& memory() {
 }
 
 Directory* grow(uint32_t pages_needed) {
+  PlatformHeapScope platform_heap;
   const Directory* old = detail::tls_directory.load(std::memory_order_relaxed);
   uint32_t count = old != nullptr ? old->page_count : 4;
   while (count < pages_needed) count *= 2;
@@ -64,6 +68,7 @@ std::atomic<void*>& dynamic_slot(EbbId id) {
   if (dir == nullptr || page >= dir->page_count) dir = grow(page + 1);
   Page* p = dir->pages[page].load(std::memory_order_relaxed);
   if (p == nullptr) {
+    PlatformHeapScope platform_heap;
     p = new Page();
     memory().pages.push_back(p);
     dir->pages[page].store(p, std::memory_order_release);

@@ -49,6 +49,8 @@ void discard_memory(void* base, std::size_t bytes) {
   (void)madvise(base, bytes, MADV_DONTNEED);
 }
 
+std::size_t default_region_bytes() { return std::size_t{256} << 20; }
+
 uint32_t numa_nodes() { return 1; }
 uint32_t numa_node_of(CoreId) { return 0; }
 

@@ -31,11 +31,13 @@ constinit CpuList g_cpu_list{};
 char g_words[BootInfo::kMaxCommandLine];  // the command line, split in place
 constexpr uint64_t kKernelPhysicalEnd = 2ull << 30;  // what KERNEL_VMA maps
 constexpr uint64_t kCachedEnd = 3ull << 30;          // boot.S maps 3-4 GiB uncached
-constexpr uint64_t kMaxHeap = 512ull << 20;
+constexpr uint64_t kMaxHeap = 256ull << 20;
 
 void say(const char* text) { serial_write(text, std::strlen(text)); }
 
-[[noreturn]] void fail(const char* what, const Status& why) {
+}  // namespace
+
+[[noreturn]] void boot_failed(const char* what, const Status& why) {
   char text[256];
   const int n = snprintf(text, sizeof text, "ebbkit: %s: ", what);
   serial_write(text, static_cast<std::size_t>(n));
@@ -45,11 +47,14 @@ void say(const char* text) { serial_write(text, std::strlen(text)); }
   power_off(kExitBootError);
 }
 
+namespace {
+
 // Memory: the largest RAM range above the image, below the uncached hole
-// at 3 GiB. Its first half (at most 512 MiB, and below 2 GiB, where the
-// kernel mapping reaches) is the boot heap (new, malloc, fiber stacks);
-// the rest, 2 MiB regions for the page allocator Ebb (take_memory),
-// addressed through the identity map.
+// at 3 GiB. Its first quarter (at most 256 MiB, and below 2 GiB, where
+// the kernel mapping reaches) is the boot heap (fiber stacks, per-CPU
+// tables, malloc off the cores); the rest, 2 MiB regions for the page
+// allocator Ebb (take_memory), addressed through the identity map: malloc
+// and new on the cores.
 Status start_memory(const BootInfo& info) {
   const uint64_t image_end = reinterpret_cast<uint64_t>(__image_end) - kKernelBase;
   uint64_t best_base = 0, best_bytes = 0;
@@ -65,7 +70,7 @@ Status start_memory(const BootInfo& info) {
   if (best_bytes < (std::size_t{16} << 20))
     return Error(Errc::kExhausted, "boot: under 16 MiB of RAM above the image",
                  static_cast<int64_t>(best_bytes));
-  uint64_t heap_bytes = (best_bytes / 2) & ~uint64_t{0xfff};
+  uint64_t heap_bytes = (best_bytes / 4) & ~uint64_t{0xfff};
   if (heap_bytes > kMaxHeap) heap_bytes = kMaxHeap;
   if (best_base + heap_bytes > kKernelPhysicalEnd) heap_bytes = kKernelPhysicalEnd - best_base;
   boot_heap_init(reinterpret_cast<void*>(best_base + kKernelBase), heap_bytes);
@@ -80,20 +85,20 @@ const ImageOptions& image_options() { return g_command_line.options; }
 
 extern "C" [[noreturn]] void native_boot(uint32_t start_info) {
   serial_init();
-  if (Status s = traps_init(); !s) fail("cannot boot", s);
-  if (Status s = read_boot_info(start_info, g_boot_info); !s) fail("cannot boot", s);
-  if (Status s = start_memory(g_boot_info); !s) fail("cannot boot", s);
-  if (Status s = install_tls(); !s) fail("cannot boot", s);
+  if (Status s = traps_init(); !s) boot_failed("cannot boot", s);
+  if (Status s = read_boot_info(start_info, g_boot_info); !s) boot_failed("cannot boot", s);
+  if (Status s = start_memory(g_boot_info); !s) boot_failed("cannot boot", s);
+  if (Status s = install_tls(); !s) boot_failed("cannot boot", s);
   calibrate_tsc();
   for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor) (*ctor)();
   std::memcpy(g_words, g_boot_info.command_line, sizeof g_words);
   if (Status s = parse_command_line(g_words, kImageName, g_command_line); !s)
-    fail("bad kernel command line", s);
+    boot_failed("bad kernel command line", s);
   if (g_command_line.options.probe) power_off(kExitPassed);
-  if (Status s = read_madt(g_boot_info.rsdp, g_cpu_list); !s) fail("cannot find the CPUs", s);
+  if (Status s = read_madt(g_boot_info.rsdp, g_cpu_list); !s) boot_failed("cannot find the CPUs", s);
   const uint32_t wanted = g_command_line.options.cores != 0 ? g_command_line.options.cores
                                                             : static_cast<uint32_t>(g_cpu_list.count);
-  if (Status s = start_cpus(g_cpu_list, wanted); !s) fail("cannot start the CPUs", s);
+  if (Status s = start_cpus(g_cpu_list, wanted); !s) boot_failed("cannot start the CPUs", s);
   char line[160];
   const int n = snprintf(line, sizeof line, "ebbkit: %s up: %u of %zu CPUs, %llu MiB, %llu ms after entry\n",
                          kImageName, cpus_online(), g_cpu_list.count,

@@ -1,6 +1,7 @@
 #include "runtime/native/boot_heap.h"
 
 #include "runtime/panic.h"
+#include "runtime/platform.h"
 #include "runtime/spin_lock.h"
 
 namespace ebb::native {
@@ -90,6 +91,11 @@ void boot_heap_free(void* p) {
   in_use -= std::size_t{1} << c;
 }
 
+std::size_t boot_heap_usable_size(const void* p) {
+  const auto* h = static_cast<const Header*>(p) - 1;
+  return (std::size_t{1} << h->size_class) - h->offset;
+}
+
 std::size_t boot_heap_in_use() {
   SpinLockGuard guard(lock);
   return in_use;
@@ -98,3 +104,16 @@ std::size_t boot_heap_in_use() {
 std::size_t boot_heap_bytes() { return range_bytes; }
 
 }  // namespace ebb::native
+
+// The platform's own heap (runtime/platform.h), native: the boot heap.
+namespace ebb::platform {
+
+void* system_allocate(std::size_t bytes, std::size_t alignment) {
+  return native::boot_heap_allocate(bytes, alignment);
+}
+
+void system_free(void* p) { native::boot_heap_free(p); }
+
+std::size_t system_usable_size(void* p) { return native::boot_heap_usable_size(p); }
+
+}  // namespace ebb::platform

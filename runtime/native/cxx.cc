@@ -1,14 +1,14 @@
 // The C++ runtime symbols the compiler's output refers to: operator new and
-// delete (on the boot heap until the memory Ebbs take over), static
-// destructor registration (nothing is ever destroyed: the machine powers
-// off), pure virtual calls and the library's would-be exceptions (panics).
+// delete (on malloc, which every image takes from the general-purpose
+// allocator Ebb: ebbs/memory/general/malloc_override.cc), static destructor
+// registration (nothing is ever destroyed: the machine powers off), pure
+// virtual calls and the library's would-be exceptions (panics).
 
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
 #include <new>
 
-#include "runtime/native/boot_heap.h"
 #include "runtime/panic.h"
 
 extern "C" {
@@ -17,46 +17,31 @@ int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
 // Nor does a CPU ever exit: its thread_local objects live as long as it.
 int __cxa_thread_atexit(void (*)(void*), void*, void*) { return 0; }
 [[noreturn]] void __cxa_pure_virtual() { ebb::panic("pure virtual function called"); }
-
-void* malloc(std::size_t bytes) { return ebb::native::boot_heap_allocate(bytes); }
-void free(void* p) { ebb::native::boot_heap_free(p); }
-void* calloc(std::size_t count, std::size_t bytes) {
-  if (bytes != 0 && count > SIZE_MAX / bytes) return nullptr;
-  void* p = ebb::native::boot_heap_allocate(count * bytes);
-  if (p != nullptr) __builtin_memset(p, 0, count * bytes);
-  return p;
-}
-void* aligned_alloc(std::size_t alignment, std::size_t bytes) {
-  return ebb::native::boot_heap_allocate(bytes, alignment);
-}
-int posix_memalign(void** out, std::size_t alignment, std::size_t bytes) {
-  *out = ebb::native::boot_heap_allocate(bytes, alignment);
-  return *out != nullptr ? 0 : 12;  // ENOMEM
-}
 }
 
 namespace {
 void* allocate_or_panic(std::size_t bytes, std::size_t alignment = 16) {
-  void* p = ebb::native::boot_heap_allocate(bytes, alignment);
+  void* p = alignment <= 16 ? std::malloc(bytes) : std::aligned_alloc(alignment, bytes);
   if (p == nullptr) ebb::panic("out of memory: operator new(%zu)", bytes);
   return p;
 }
+void* allocate_or_null(std::size_t bytes) noexcept { return std::malloc(bytes); }
 }  // namespace
 
 void* operator new(std::size_t bytes) { return allocate_or_panic(bytes); }
 void* operator new[](std::size_t bytes) { return allocate_or_panic(bytes); }
 void* operator new(std::size_t bytes, std::align_val_t a) { return allocate_or_panic(bytes, static_cast<std::size_t>(a)); }
 void* operator new[](std::size_t bytes, std::align_val_t a) { return allocate_or_panic(bytes, static_cast<std::size_t>(a)); }
-void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept { return ebb::native::boot_heap_allocate(bytes); }
-void* operator new[](std::size_t bytes, const std::nothrow_t&) noexcept { return ebb::native::boot_heap_allocate(bytes); }
-void operator delete(void* p) noexcept { ebb::native::boot_heap_free(p); }
-void operator delete[](void* p) noexcept { ebb::native::boot_heap_free(p); }
-void operator delete(void* p, std::size_t) noexcept { ebb::native::boot_heap_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { ebb::native::boot_heap_free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { ebb::native::boot_heap_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { ebb::native::boot_heap_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { ebb::native::boot_heap_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { ebb::native::boot_heap_free(p); }
+void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept { return allocate_or_null(bytes); }
+void* operator new[](std::size_t bytes, const std::nothrow_t&) noexcept { return allocate_or_null(bytes); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 // What libstdc++'s containers call where they would throw.
 namespace std {

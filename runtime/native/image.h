@@ -16,4 +16,8 @@ extern const char* const kImageName;
 const BootInfo& boot_info();
 const ImageOptions& image_options();
 
+// Boot's own end for what it cannot go on with: "ebbkit: WHAT: WHY" on the
+// console and exit code 4 (kExitBootError).
+[[noreturn]] void boot_failed(const char* what, const Status& why);
+
 }  // namespace ebb::native

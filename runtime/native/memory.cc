@@ -11,7 +11,7 @@ constexpr int kMaxReturned = 64;
 
 struct Pool {
   SpinLock lock;
-  uint64_t next = 0, end = 0;
+  uint64_t start = 0, next = 0, end = 0;  // [start, end): all of it
   platform::MemoryRegion returned[kMaxReturned];
   int returned_count = 0;
 };
@@ -21,7 +21,7 @@ constinit Pool g_pool;
 
 void memory_init(uint64_t base, uint64_t bytes) {
   SpinLockGuard guard(g_pool.lock);
-  g_pool.next = (base + kRegion - 1) & ~(kRegion - 1);
+  g_pool.next = g_pool.start = (base + kRegion - 1) & ~(kRegion - 1);
   g_pool.end = (base + bytes) & ~(kRegion - 1);
   if (g_pool.end < g_pool.next) g_pool.end = g_pool.next;
 }
@@ -63,10 +63,43 @@ void give_back_memory(const MemoryRegion& region, bool keep) {
   if (keep || region.bytes == 0) return;  // kept mapped for good: nothing to do here
   auto& pool = native::g_pool;
   SpinLockGuard guard(pool.lock);
-  if (pool.returned_count < native::kMaxReturned) pool.returned[pool.returned_count++] = region;
+  // Merged with its neighbours, so that runtime after runtime a large
+  // region can still be had; what touches the untouched rest joins it.
+  auto begin = reinterpret_cast<uint64_t>(region.base);
+  uint64_t end = begin + region.bytes;
+  for (int i = 0; i < pool.returned_count;) {
+    const auto b = reinterpret_cast<uint64_t>(pool.returned[i].base);
+    const uint64_t e = b + pool.returned[i].bytes;
+    if (e == begin || b == end) {
+      begin = begin < b ? begin : b;
+      end = end > e ? end : e;
+      pool.returned[i] = pool.returned[--pool.returned_count];
+    } else {
+      ++i;
+    }
+  }
+  if (end == pool.next) {
+    pool.next = begin;
+  } else if (pool.returned_count < native::kMaxReturned) {
+    pool.returned[pool.returned_count++] = MemoryRegion{reinterpret_cast<void*>(begin), end - begin, true};
+  }
   // Otherwise the region is lost to reuse (a bound on the list, not a leak of mapping).
 }
 
-void discard_memory(void*, std::size_t) {}  // no one to give physical pages back to
+void discard_memory(void*, std::size_t) {}
+
+// An eighth of the RAM for Ebbs, from 2 MiB to 256 MiB (hosted's size): a
+// small VM's first region must not be all it has, and a large one should
+// not be cut into many small regions (each large block wastes up to its
+// own size of a region in alignment).
+std::size_t default_region_bytes() {
+  uint64_t bytes;
+  {
+    SpinLockGuard guard(native::g_pool.lock);
+    bytes = (native::g_pool.end - native::g_pool.start) / 8 & ~(kRegionAlignment - 1);
+  }
+  const uint64_t most = uint64_t{256} << 20;
+  return bytes < kRegionAlignment ? kRegionAlignment : bytes > most ? most : bytes;
+}  // no one to give physical pages back to
 
 }  // namespace ebb::platform

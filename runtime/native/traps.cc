@@ -7,7 +7,9 @@
 #include "runtime/native/boot_heap.h"
 #include "runtime/native/power.h"
 #include "runtime/native/serial.h"
+#include "runtime/native/smp.h"
 #include "runtime/native/x86.h"
+#include "runtime/core.h"
 #include "runtime/platform.h"
 
 extern "C" const uint64_t trap_stubs[32];
@@ -73,6 +75,14 @@ bool in_image(uint64_t address) {
          address < reinterpret_cast<uint64_t>(__image_end);
 }
 
+// Where a frame may be: a stack in the image, the boot heap (fiber and CPU
+// stacks, through the kernel mapping) or RAM through the identity map.
+bool mapped_stack(uint64_t address) {
+  constexpr uint64_t kIdentityEnd = uint64_t{3} << 30;  // cached RAM
+  constexpr uint64_t kKernelEnd = kKernelBase + (uint64_t{2} << 30) - 16;
+  return (address >= 0x1000 && address < kIdentityEnd) || (address >= kKernelBase && address < kKernelEnd);
+}
+
 // An interrupt gate to the code at `at`, in ring 0, on the running stack.
 IdtEntry gate(uint64_t at) {
   return IdtEntry{static_cast<uint16_t>(at), kCodeSelector, 0, kInterruptGate,
@@ -129,10 +139,10 @@ Status traps_init() {
 }
 
 void print_backtrace_from(uint64_t rbp, int skip_frames) {
-  for (int depth = 0; depth < 32 && rbp != 0 && (rbp & 7) == 0 && in_image(rbp); ++depth) {
+  for (int depth = 0; depth < 32 && (rbp & 7) == 0 && mapped_stack(rbp); ++depth) {
     const auto* frame = reinterpret_cast<const uint64_t*>(rbp);
     const uint64_t return_address = frame[1];
-    if (return_address == 0) break;
+    if (!in_image(return_address)) break;
     if (depth >= skip_frames) serial_printf("  #%d 0x%016llx\n", depth - skip_frames, static_cast<unsigned long long>(return_address));
     if (frame[0] <= rbp) break;  // frames go up the stack
     rbp = frame[0];
@@ -140,10 +150,18 @@ void print_backtrace_from(uint64_t rbp, int skip_frames) {
 }
 
 extern "C" void trap_entry(TrapFrame* f) {
+  // One report: a CPU that faults while another reports waits for the power-off.
+  static std::atomic<bool> reporting{false};
+  if (reporting.exchange(true)) for (;;) asm volatile("cli; hlt");
   const auto v = static_cast<unsigned>(f->vector);
   serial_printf("\nebbkit: CPU exception %u (%s), error code 0x%llx, at rip 0x%016llx\n", v,
         v < 32 ? kNames[v] : "?", static_cast<unsigned long long>(f->error),
         static_cast<unsigned long long>(f->rip));
+  // Which CPU and core: read from thread-local storage, once there is some.
+  if (rdmsr(kMsrFsBase) != 0) {
+    if (on_core()) serial_printf("  on CPU %u, running core %u's events\n", this_cpu(), this_core());
+    else serial_printf("  on CPU %u (%s)\n", this_cpu(), this_cpu() == 0 ? "the boot CPU" : "not a core");
+  }
   if (v == 14)
     serial_printf("  page fault address 0x%016llx (%s, %s)\n", static_cast<unsigned long long>(read_cr2()),
           (f->error & 1) != 0 ? "protection" : "not present", (f->error & 2) != 0 ? "write" : "read");

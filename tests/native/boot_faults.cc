@@ -5,11 +5,43 @@
 #include <cstdio>
 #include <cstring>
 
+#include "runtime/native/image.h"
+#include "runtime/native/pvh.h"
+#include "runtime/native/x86.h"
 #include "runtime/panic.h"
+#include "runtime/runtime.h"
 
 namespace {
 // Kept from being optimised into something else.
 [[gnu::noinline]] void touch(volatile int* p) { *p = 1; }
+
+// A PVH start info as a loader lays it out (hvm_start_info, version 1), to
+// hand boot's own reader the maps QEMU never gives: none, and a broken one.
+struct StartInfo {
+  uint32_t magic = 0x336ec578, version = 1, flags = 0, module_count = 0;
+  uint64_t modules = 0, command_line = 0, rsdp = 0, memory_map = 0;
+  uint32_t memory_map_entries = 0, reserved = 0;
+};
+struct MapEntry {
+  uint64_t base, bytes;
+  uint32_t type, reserved;
+};
+
+template <class T>
+uint64_t physical(const T* p) {
+  return reinterpret_cast<uint64_t>(p) - ebb::native::kKernelBase;
+}
+
+// What boot does with the start info, on a made-up one.
+[[noreturn]] void boot_with_start_info(const StartInfo& start) {
+  static ebb::native::BootInfo info;
+  ebb::Status read = ebb::native::read_boot_info(physical(&start), info);
+  if (!read) ebb::native::boot_failed("cannot boot", read);
+  ebb::panic("a start info that should have been refused was read");
+}
+
+constexpr MapEntry kOverlapping[] = {{0x100000, 64 << 20, 1, 0}, {0x200000, 64 << 20, 1, 0}};
+constexpr MapEntry kNoRam[] = {{0x100000, 64 << 20, 2, 0}};  // reserved only
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -22,6 +54,26 @@ int main(int argc, char** argv) {
     ebb::panic("a panic on purpose (%d)", 42);
   } else if (std::strcmp(what, "hang") == 0) {
     for (;;) asm volatile("hlt");
+  } else if (std::strcmp(what, "no-memory-map") == 0) {
+    boot_with_start_info(StartInfo{});
+  } else if (std::strcmp(what, "overlapping-memory-map") == 0) {
+    StartInfo start;
+    start.memory_map = physical(kOverlapping);
+    start.memory_map_entries = 2;
+    boot_with_start_info(start);
+  } else if (std::strcmp(what, "memory-map-without-ram") == 0) {
+    StartInfo start;
+    start.memory_map = physical(kNoRam);
+    start.memory_map_entries = 1;
+    boot_with_start_info(start);
+  } else if (std::strcmp(what, "bad-start-info") == 0) {
+    StartInfo start;
+    start.magic = 0x12345678;
+    boot_with_start_info(start);
+  } else if (std::strcmp(what, "exception-in-an-event") == 0) {
+    // On a core, inside an event: the report names the core.
+    ebb::Runtime runtime({.cores = 1});
+    (void)runtime.run_on(0, [] { touch(reinterpret_cast<volatile int*>(0x0000700000000000)); });
   } else if (std::strcmp(what, "exhaust-memory") == 0) {
     for (;;) {
       char* volatile block = new char[1 << 20];  // kept, so the allocation is not elided

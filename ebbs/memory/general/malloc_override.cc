@@ -3,64 +3,41 @@
 //
 // On a core, malloc and friends go to the Ebb allocators. Everywhere else
 // (threads that are not cores, before the runtime starts, after it stops, and
-// the allocators' own bookkeeping while they run) they go to glibc. free()
-// tells the two apart by address: the page allocator knows its regions.
+// the allocators' own bookkeeping while they run) they go to the platform's
+// own heap: glibc's hosted, the boot heap native. free() tells the two apart
+// by address: the page allocator knows its regions. Every native image links
+// it; so its operator new, which calls malloc, is the Ebbs' too.
 //
 // malloc and free never fault an Ebb in: runtime code may allocate while it
 // holds the registry's lock, which a fault needs. They use the core's
 // allocator reps once those are installed in its table (each core builds
 // them in a start hook, and the runtime starts no outside work before);
-// until then, and inside that build, they use glibc.
+// until then, and inside that build, they use the platform's heap.
 //
 // A pointer from a runtime that has shut down is ignored by free() (its
 // memory went back with the runtime; the addresses stay reserved, so nothing
 // else lands there): memory from the cores must not be used after shutdown.
 
-#include <dlfcn.h>
-#include <malloc.h>
-
 #include <cerrno>
 #include <cstring>
 
 #include "ebbs/memory/general/general_allocator.h"
+#include "runtime/panic.h"
+#include "runtime/platform.h"
+#include "runtime/platform_heap_scope.h"
 #include "runtime/spawn.h"
 #include "runtime/translation_table.h"
-
-extern "C" {
-void* __libc_malloc(size_t size);
-void* __libc_memalign(size_t alignment, size_t size);
-void* __libc_realloc(void* p, size_t size);
-void __libc_free(void* p);
-}
 
 namespace ebb::mem {
 namespace {
 
-// Set while a call is inside the Ebb allocators: their own allocations (a
-// timer, a queue growing) go to glibc rather than back into them.
-//
-// Only the outermost Inside clears the flag, rather than each restoring what
-// it found: an Inside that parks (building a rep can wait for another core)
-// lets other events of the core run meanwhile, and one of those that found
-// the flag set and finished last would leave it set for good.
-thread_local bool t_inside = false;
-
-class Inside {
- public:
-  Inside() : outermost_(!t_inside) { t_inside = true; }
-  ~Inside() {
-    if (outermost_) t_inside = false;
-  }
-  Inside(const Inside&) = delete;
-  Inside& operator=(const Inside&) = delete;
-
- private:
-  bool outermost_;
-};
+// Open while a call is inside the Ebb allocators: their own allocations (a
+// timer, a queue growing) go to the platform's heap rather than back into them.
+using Inside = PlatformHeapScope;
 
 // Before main: the page allocator keeps retired addresses from now on, and
-// every core builds its allocator reps first thing (allocating from glibc
-// meanwhile).
+// every core builds its allocator reps first thing (allocating from the
+// platform's heap meanwhile).
 [[maybe_unused]] const bool g_set_up = [] {
   PageAllocator::KeepAddressesOfRetiredRegions();
   run_on_every_core_start([] {
@@ -74,7 +51,7 @@ class Inside {
 
 // The Ebb allocators may serve this call: a core, not from inside them, and
 // not while the runtime shuts down (its Ebbs are being torn down).
-bool ebb_may_serve() { return on_core() && !t_inside && runtime_running(); }
+bool ebb_may_serve() { return on_core() && !ebb::detail::tls_platform_heap && runtime_running(); }
 
 // This core's rep of `id`, or null while it (or the page allocator below
 // it) is not in the core's table yet.
@@ -139,7 +116,7 @@ void ebb_free(void* p) {
 
 void* allocate_for_c(std::size_t size, std::size_t alignment) {
   if (void* p = ebb_allocate(size, alignment)) return p;
-  return alignment <= 16 ? __libc_malloc(size) : __libc_memalign(alignment, size);
+  return platform::system_allocate(size, alignment);
 }
 
 }  // namespace
@@ -155,7 +132,7 @@ void free(void* p) {
   if (p == nullptr) return;
   switch (PageAllocator::Owner(p)) {
     case PageAllocator::Ownership::kForeign:
-      __libc_free(p);
+      ebb::platform::system_free(p);
       return;
     case PageAllocator::Ownership::kGone:
       return;  // its memory went back when the runtime shut down
@@ -176,14 +153,18 @@ void* calloc(size_t count, size_t size) {
   return p;
 }
 
+size_t malloc_usable_size(void* p);
+
 void* realloc(void* p, size_t size) {
   if (p == nullptr) return malloc(size);
-  if (PageAllocator::Owner(p) != PageAllocator::Ownership::kLive) return __libc_realloc(p, size);
+  if (PageAllocator::Owner(p) == PageAllocator::Ownership::kGone) {
+    ebb::panic("realloc(%p): memory of a Runtime that has shut down (its size is gone with it)", p);
+  }
   if (size == 0) {
     free(p);
     return nullptr;
   }
-  return ebb::mem::resize(p, ebb::mem::ebb_usable_size(p), size, [](size_t n) { return malloc(n); },
+  return ebb::mem::resize(p, malloc_usable_size(p), size, [](size_t n) { return malloc(n); },
                          [](void* q) { free(q); });
 }
 
@@ -215,11 +196,15 @@ void* pvalloc(size_t size) {
 
 size_t malloc_usable_size(void* p) {
   if (p == nullptr) return 0;
-  if (PageAllocator::Owner(p) == PageAllocator::Ownership::kLive) return ebb::mem::ebb_usable_size(p);
-  // glibc's own, found once.
-  using UsableSize = size_t (*)(void*);
-  static UsableSize glibc = reinterpret_cast<UsableSize>(dlsym(RTLD_NEXT, "malloc_usable_size"));
-  return glibc != nullptr ? glibc(p) : 0;
+  switch (PageAllocator::Owner(p)) {
+    case PageAllocator::Ownership::kLive:
+      return ebb::mem::ebb_usable_size(p);
+    case PageAllocator::Ownership::kGone:
+      return 0;  // its memory went back when the runtime shut down
+    case PageAllocator::Ownership::kForeign:
+      break;
+  }
+  return ebb::platform::system_usable_size(p);
 }
 
 }  // extern "C"

@@ -59,6 +59,8 @@ class BuddyRegion {
 
   std::size_t total_pages() const { return end_page_ - first_page_; }
   std::size_t free_pages() const { return free_pages_; }
+  // No block out: every page is free.
+  bool empty() const { return free_pages_ == total_pages(); }
   std::size_t free_blocks(uint32_t order) const { return free_counts_[order]; }
 
   // Walks the free lists and the metadata; false on any inconsistency

@@ -2,8 +2,10 @@
 
 #include <iterator>
 #include <new>
+#include <utility>
 
 #include "runtime/root_registry.h"
+#include "runtime/spawn.h"
 #include "runtime/translation_table.h"
 
 namespace ebb::mem {
@@ -15,6 +17,15 @@ namespace {
 std::atomic<PageAllocatorRoot*> g_root{nullptr};
 std::atomic<bool> g_keep_addresses{false};  // see KeepAddressesOfRetiredRegions
 std::atomic<PageAllocator::Reclaimer> g_reclaimers[4];
+
+// Options given to Configure before the Runtime started, for its allocator.
+SpinLock g_saved_lock;
+PageAllocatorOptions g_saved_options;
+
+PageAllocatorOptions take_saved_options() {
+  SpinLockGuard guard(g_saved_lock);
+  return std::exchange(g_saved_options, PageAllocatorOptions{});
+}
 
 // Regions of page allocators that are gone (a runtime that shut down):
 // a malloc replacement may still be handed their pointers.
@@ -40,14 +51,18 @@ void retire_range(uintptr_t begin, uintptr_t end) {
 // (a region is never given back while the Ebb lives), so readers need no lock.
 class PageAllocatorRoot {
  public:
-  explicit PageAllocatorRoot(const PageAllocatorOptions& options = {})
-      : options_(options), node_count_(platform::numa_nodes()) {
+  // Built by a fault on the id: with the options saved for this Runtime.
+  PageAllocatorRoot() : PageAllocatorRoot(take_saved_options()) {}
+  explicit PageAllocatorRoot(const PageAllocatorOptions& options)
+      : options_(with_defaults(options)), node_count_(platform::numa_nodes()) {
     EBB_CHECK(options_.region_bytes % platform::kRegionAlignment == 0 && options_.region_bytes != 0,
               "PageAllocator: region_bytes must be a positive multiple of 2 MiB (got %zu)",
               options_.region_bytes);
     nodes_ = new PageAllocator*[node_count_];
     for (uint32_t n = 0; n < node_count_; ++n) nodes_[n] = new PageAllocator(*this, n);
-    g_root.store(this, std::memory_order_release);
+    // Only the first: a second one (a Configure too late) is deleted unregistered.
+    PageAllocatorRoot* none = nullptr;
+    g_root.compare_exchange_strong(none, this, std::memory_order_acq_rel);
   }
   ~PageAllocatorRoot() {
     PageAllocatorRoot* self = this;
@@ -55,10 +70,16 @@ class PageAllocatorRoot {
     const std::size_t count = region_count_.load(std::memory_order_acquire);
     // Only ranges whose addresses stay reserved: others may be mapped anew.
     if (g_keep_addresses.load(std::memory_order_relaxed)) {
-      for (std::size_t i = 0; i < count; ++i) retire_range(regions_[i].begin, regions_[i].end);
+      for (std::size_t i = 0; i < count; ++i)
+        if (!regions_[i].buddy->empty()) retire_range(regions_[i].begin, regions_[i].end);
     }
     for (uint32_t n = 0; n < node_count_; ++n) delete nodes_[n];
     delete[] nodes_;
+  }
+
+  static PageAllocatorOptions with_defaults(PageAllocatorOptions options) {
+    if (options.region_bytes == 0) options.region_bytes = platform::default_region_bytes();
+    return options;
   }
 
   PageAllocator& node(uint32_t n) { return *nodes_[n < node_count_ ? n : 0]; }
@@ -115,10 +136,14 @@ const roots::RootType& page_root_type() {
 }  // namespace
 
 PageAllocator::~PageAllocator() {
+  // Kept: a region where blocks are still out (objects a malloc
+  // replacement gave out and no one freed). One with none can go: no live
+  // pointer leads into it.
   const bool keep = g_keep_addresses.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < region_count_; ++i) {
+    const bool in_use = !regions_[i]->empty();
     regions_[i]->~BuddyRegion();
-    platform::give_back_memory(memory_[i], keep);
+    platform::give_back_memory(memory_[i], keep && in_use);
   }
 }
 
@@ -126,20 +151,30 @@ void PageAllocator::KeepAddressesOfRetiredRegions() {
   g_keep_addresses.store(true, std::memory_order_relaxed);
 }
 
-Status PageAllocator::grow(std::size_t bytes_needed) {
-  if (region_count_ == kMaxRegions)
-    return Error(Errc::kExhausted, "PageAllocator: the node holds its maximum of regions");
-  // Room for the block, its alignment, the metadata and the BuddyRegion.
-  std::size_t bytes = root_.options().region_bytes;
-  while (bytes < 2 * bytes_needed + 2 * kPageBytes) bytes *= 2;
+Result<platform::MemoryRegion> PageAllocator::take_region(std::size_t bytes) {
   if (!root_.reserve(bytes))
     return Error(Errc::kExhausted, "PageAllocator: the memory limit is reached",
                  static_cast<int64_t>(root_.options().limit_bytes));
   Result<platform::MemoryRegion> memory = platform::take_memory(bytes, node_);
-  if (!memory) {
-    root_.unreserve(bytes);
-    return memory.error();
-  }
+  if (!memory) root_.unreserve(bytes);
+  return memory;
+}
+
+Status PageAllocator::grow(std::size_t bytes_needed) {
+  if (region_count_ == kMaxRegions)
+    return Error(Errc::kExhausted, "PageAllocator: the node holds its maximum of regions");
+  // Room for the block at its alignment (a region is only 2 MiB aligned:
+  // up to a block's worth of slack), the metadata (well under 1/64 of the
+  // pages) and the BuddyRegion, in whole region_bytes: no more RAM than
+  // that (natively it is all the VM has).
+  const std::size_t unit = root_.options().region_bytes;
+  const std::size_t room = 2 * bytes_needed + bytes_needed / 32 + 2 * kPageBytes;
+  // When whole units are not to be had, just the room (in 2 MiB) will do.
+  const std::size_t bytes = (room + unit - 1) / unit * unit;
+  const std::size_t least = (room + platform::kRegionAlignment - 1) & ~(platform::kRegionAlignment - 1);
+  Result<platform::MemoryRegion> memory = take_region(bytes);
+  if (!memory && bytes != least) memory = take_region(least);
+  if (!memory) return memory.error();
   // The BuddyRegion object lives in the region's first page: the page
   // allocator takes nothing from any other allocator.
   auto* buddy = new (memory->base) BuddyRegion(static_cast<char*>(memory->base) + kPageBytes,
@@ -265,6 +300,11 @@ PageStats& PageStats::operator+=(const PageStats& o) {
 }
 
 Status PageAllocator::Configure(const PageAllocatorOptions& options) {
+  if (!runtime_running()) {
+    SpinLockGuard guard(g_saved_lock);
+    g_saved_options = options;
+    return {};
+  }
   return roots::make_root<PageAllocatorRoot, PageAllocator>(ids::kPageAllocatorId, options);
 }
 

@@ -28,8 +28,9 @@ namespace ebb::mem {
 inline constexpr uint32_t kDiscardOrder = 13;
 
 struct PageAllocatorOptions {
-  // Taken from the platform at a time, as a node needs more (a multiple of 2 MiB).
-  std::size_t region_bytes = std::size_t{256} << 20;
+  // Taken from the platform at a time, as a node needs more (a multiple of
+  // 2 MiB); 0: the platform's choice (platform::default_region_bytes()).
+  std::size_t region_bytes = 0;
   // All nodes together never take more than this; 0: until the platform refuses.
   std::size_t limit_bytes = 0;
 };
@@ -79,7 +80,9 @@ class PageAllocator {
   static void AddReclaimer(Reclaimer reclaimer);
 
   // Sets the options before the first use (then the Ebb is built with them).
-  // Errc::kAlreadyExists once it is in use.
+  // Errc::kAlreadyExists once it is in use. Before a Runtime starts: for the
+  // next Runtime's page allocator (with a malloc replacement, which builds
+  // it as every core starts, the only time that works).
   static Status Configure(const PageAllocatorOptions& options);
 
   // For any thread (a malloc replacement must answer off the cores too):
@@ -105,6 +108,7 @@ class PageAllocator {
   PageAllocator(PageAllocatorRoot& root, uint32_t node) : root_(root), node_(node) {}
   ~PageAllocator();
   Status grow(std::size_t bytes_needed);
+  Result<platform::MemoryRegion> take_region(std::size_t bytes);
   Result<void*> allocate_or_grow(uint32_t order, BlockTag tag);
 
   static constexpr std::size_t kMaxRegions = 64;

@@ -11,14 +11,15 @@ namespace ebb::testing {
 
 class MemoryFixture : public RuntimeFixture {
  protected:
-  // Before the first use of any allocator: a small memory limit, so that
-  // exhaustion comes quickly.
+  // A small memory limit, so that exhaustion comes quickly: configured
+  // before the Runtime starts (where a malloc replacement, as in the native
+  // image, builds the allocator as each core starts).
   void start_with_limit(uint32_t cores, std::size_t limit_bytes, std::size_t region_bytes) {
-    start(cores);
     mem::PageAllocatorOptions options;
     options.limit_bytes = limit_bytes;
     options.region_bytes = region_bytes;
     ASSERT_TRUE(mem::PageAllocator::Configure(options).ok());
+    start(cores);
   }
 
   // Waits (off-core) until pred() holds when run on `core`.

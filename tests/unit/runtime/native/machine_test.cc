@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "runtime/native/boot_heap.h"
 #include "runtime/native/cpu.h"
 #include "runtime/native/image.h"
+#include "runtime/native/memory.h"
 #include "runtime/native/smp.h"
 #include "runtime/platform.h"
 
@@ -67,6 +69,30 @@ TEST(Machine, HeapAllocatesAlignsAndReuses) {
   boot_heap_free(aligned);
   EXPECT_EQ(boot_heap_allocate(std::size_t{1} << 45), nullptr);  // more than there is
   EXPECT_EQ(boot_heap_in_use(), before);
+}
+
+// Regions for the page allocator: given back in any order, neighbours
+// merge, so a region as large as all of them can be had again.
+TEST(Machine, MemoryRegionsGivenBackMergeAgain) {
+  constexpr std::size_t kRegion = platform::kRegionAlignment;
+  const uint64_t free_before = memory_free_bytes();
+  platform::MemoryRegion r[3];
+  for (auto& region : r) {
+    auto taken = platform::take_memory(kRegion, 0);
+    ASSERT_TRUE(taken.ok());
+    region = *taken;
+  }
+  EXPECT_EQ(memory_free_bytes(), free_before - 3 * kRegion);
+  for (int i : {1, 0, 2}) platform::give_back_memory(r[i]);
+  EXPECT_EQ(memory_free_bytes(), free_before);
+  auto whole = platform::take_memory(3 * kRegion, 0);
+  ASSERT_TRUE(whole.ok());
+  const auto lowest = std::min({r[0].base, r[1].base, r[2].base});
+  EXPECT_EQ(whole->base, lowest);
+  platform::give_back_memory(*whole);
+  EXPECT_EQ(memory_free_bytes(), free_before);
+  EXPECT_FALSE(platform::take_memory(std::size_t{1} << 40, 0).ok());  // more than there is
+  EXPECT_FALSE(platform::take_memory(kRegion + 1, 0).ok());          // not whole regions
 }
 
 TEST(Machine, StandardContainersWork) {
