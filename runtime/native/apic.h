@@ -1,15 +1,25 @@
 #pragma once
-// The local APIC of each CPU, in xAPIC mode (memory-mapped; TCG offers no
-// x2APIC): its id, enabling it, and the inter-processor interrupts that
-// start the other CPUs and, later, wake them.
+// The local APIC of each CPU: its id, enabling it, and the inter-processor
+// interrupts that start the other CPUs and, later, wake them. In x2APIC
+// mode (registers as MSRs) when the CPU has it, else in xAPIC mode
+// (memory-mapped; QEMU 7.2's TCG offers no x2APIC). Only this file's
+// functions know which: the rest of the image does not care.
 
 #include <cstdint>
 
 namespace ebb::native {
 
-void apic_init(uint64_t physical_base);  // the boot CPU, once: where the registers are
-void apic_enable();                      // each CPU: software-enable, spurious vector set
-uint32_t apic_id();
+enum class ApicMode : uint8_t { kXApic, kX2Apic };
+
+bool cpu_has_x2apic();  // CPUID.01H:ECX bit 21
+const char* apic_mode_name(ApicMode mode);  // "xAPIC", "x2APIC"
+
+// The boot CPU, once, before the rest: the mode every CPU will use and,
+// for xAPIC, where the registers are.
+void apic_init(uint64_t physical_base, ApicMode mode);
+ApicMode apic_mode();
+void apic_enable();  // each CPU: into the mode, software-enabled, spurious vector set
+uint32_t apic_id();  // 8 bits in xAPIC mode, 32 in x2APIC mode
 
 // INIT, then twice STARTUP with the trampoline's page (Intel SDM 8.4.4.1).
 void apic_start_cpu(uint32_t apic_id, uint32_t trampoline_physical);

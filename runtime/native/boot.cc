@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "runtime/error.h"
+#include "runtime/native/apic.h"
 #include "runtime/native/boot_heap.h"
 #include "runtime/native/cpu.h"
 #include "runtime/native/image.h"
@@ -78,6 +79,14 @@ Status start_memory(const BootInfo& info) {
   return {};
 }
 
+// ebb.apic against what the CPU offers.
+Result<ApicMode> choose_apic_mode(ApicChoice choice) {
+  const bool has = cpu_has_x2apic();
+  if (choice == ApicChoice::kX2Apic && !has)
+    return Error(Errc::kInvalidArgument, "ebb.apic=x2apic, but this CPU has no x2APIC (CPUID.01H:ECX bit 21)");
+  return has && choice != ApicChoice::kXApic ? ApicMode::kX2Apic : ApicMode::kXApic;
+}
+
 }  // namespace
 
 const BootInfo& boot_info() { return g_boot_info; }
@@ -98,10 +107,12 @@ extern "C" [[noreturn]] void native_boot(uint32_t start_info) {
   if (Status s = read_madt(g_boot_info.rsdp, g_cpu_list); !s) boot_failed("cannot find the CPUs", s);
   const uint32_t wanted = g_command_line.options.cores != 0 ? g_command_line.options.cores
                                                             : static_cast<uint32_t>(g_cpu_list.count);
-  if (Status s = start_cpus(g_cpu_list, wanted); !s) boot_failed("cannot start the CPUs", s);
+  const Result<ApicMode> apic = choose_apic_mode(g_command_line.options.apic);
+  if (!apic) boot_failed("cannot start the CPUs", apic.error());
+  if (Status s = start_cpus(g_cpu_list, wanted, *apic); !s) boot_failed("cannot start the CPUs", s);
   char line[160];
-  const int n = snprintf(line, sizeof line, "ebbkit: %s up: %u of %zu CPUs, %llu MiB, %llu ms after entry\n",
-                         kImageName, cpus_online(), g_cpu_list.count,
+  const int n = snprintf(line, sizeof line, "ebbkit: %s up: %u of %zu CPUs (%s), %llu MiB, %llu ms after entry\n",
+                         kImageName, cpus_online(), g_cpu_list.count, apic_mode_name(*apic),
                          static_cast<unsigned long long>(g_boot_info.ram_bytes >> 20),
                          static_cast<unsigned long long>(cpu_online_ns(cpus_online() - 1) / 1'000'000));
   serial_write(line, static_cast<std::size_t>(n));

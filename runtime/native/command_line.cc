@@ -35,8 +35,20 @@ Status image_option(char* word, ImageOptions& options) {
     options.probe = v == 1;
     return {};
   }
+  if (std::strcmp(name, "apic") == 0) {
+    if (std::strcmp(value, "auto") == 0) {
+      options.apic = ApicChoice::kAuto;
+    } else if (std::strcmp(value, "xapic") == 0) {
+      options.apic = ApicChoice::kXApic;
+    } else if (std::strcmp(value, "x2apic") == 0) {
+      options.apic = ApicChoice::kX2Apic;
+    } else {
+      return Error(Errc::kInvalidArgument, "command line: ebb.apic wants auto, xapic or x2apic");
+    }
+    return {};
+  }
   return Error(Errc::kInvalidArgument,
-               "command line: unknown image option (known: ebb.cores, ebb.probe)");
+               "command line: unknown image option (known: ebb.apic, ebb.cores, ebb.probe)");
 }
 
 }  // namespace

@@ -10,9 +10,14 @@
 
 namespace ebb::native {
 
+// ebb.apic: the local APIC's mode. auto: x2APIC when the CPU has it;
+// x2apic on a CPU without it is a boot error.
+enum class ApicChoice : uint8_t { kAuto, kXApic, kX2Apic };
+
 struct ImageOptions {
   uint32_t cores = 0;             // ebb.cores: run on this many CPUs (0: all)
   bool probe = false;             // ebb.probe=1: power off with 0 once booted (checks an accelerator)
+  ApicChoice apic = ApicChoice::kAuto;  // ebb.apic=auto|xapic|x2apic
 };
 
 struct CommandLine {

@@ -64,11 +64,11 @@ extern "C" [[noreturn]] void ap_entry(uint32_t index) {
   ap_loop(index);
 }
 
-Status start_cpus(const CpuList& cpus, uint32_t wanted) {
+Status start_cpus(const CpuList& cpus, uint32_t wanted, ApicMode mode) {
   if (wanted > cpus.count)
     return Error(Errc::kInvalidArgument, "smp: more cores asked for than the machine has (ACPI MADT)",
                  static_cast<int64_t>(cpus.count));
-  apic_init(cpus.local_apic);
+  apic_init(cpus.local_apic, mode);
   apic_enable();
   apic_timer_calibrate();
   const uint32_t self = apic_id();
@@ -87,6 +87,10 @@ Status start_cpus(const CpuList& cpus, uint32_t wanted) {
   uint32_t next = 1;
   for (std::size_t i = 0; i < cpus.count && next < wanted; ++i) {
     if (cpus.apic_ids[i] == self) continue;
+    // xAPIC addresses 8 bits, and 0xff is everyone (MADT x2APIC entries may list more).
+    if (mode == ApicMode::kXApic && cpus.apic_ids[i] >= 0xff)
+      return Error(Errc::kInvalidArgument, "smp: a CPU's APIC id is past xAPIC's reach: x2APIC needed (APIC id)",
+                   cpus.apic_ids[i]);
     auto* stack = static_cast<uint8_t*>(boot_heap_allocate(kStackBytes, 16));
     if (stack == nullptr) return Error(Errc::kExhausted, "smp: no memory for a CPU's stack");
     g_cpus[next].apic_id = cpus.apic_ids[i];

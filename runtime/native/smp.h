@@ -7,13 +7,15 @@
 #include <cstdint>
 
 #include "runtime/native/acpi.h"
+#include "runtime/native/apic.h"
 #include "runtime/result.h"
 
 namespace ebb::native {
 
-// Starts CPUs until `wanted` are online (the boot CPU counts). Errors: fewer
-// CPUs in the MADT than wanted, or one that does not come up within 1 s.
-Status start_cpus(const CpuList& cpus, uint32_t wanted);
+// Starts CPUs until `wanted` are online (the boot CPU counts), every local
+// APIC in `mode`. Errors: fewer CPUs in the MADT than wanted, one whose
+// APIC id xAPIC cannot reach, or one that does not come up within 1 s.
+Status start_cpus(const CpuList& cpus, uint32_t wanted, ApicMode mode);
 uint32_t cpus_online();
 // The calling CPU's index (the boot CPU is 0) and APIC id.
 uint32_t this_cpu();

@@ -85,13 +85,28 @@ trap_common:
 
 /* Interrupts whose only job is to end a hlt (wake-ups, the timer):
    acknowledged at the local APIC and nothing else, so that they touch no
-   register but %rax (the interrupted code's vector registers included). */
+   register but those they save (the interrupted code's vector registers
+   included; iretq restores the flags). xAPIC: a store to g_apic_eoi.
+   x2APIC (g_apic_eoi is 0): wrmsr 0 to 0x80b, which takes %ecx, %edx and
+   %eax. */
         .globl irq_acknowledge_stub, irq_spurious_stub
         .p2align 4
 irq_acknowledge_stub:
         push %rax
         mov g_apic_eoi(%rip), %rax
+        test %rax, %rax
+        jz 1f
         movl $0, (%rax)
+        pop %rax
+        iretq
+1:      push %rcx
+        push %rdx
+        mov $0x80b, %ecx
+        xor %eax, %eax
+        xor %edx, %edx
+        wrmsr
+        pop %rdx
+        pop %rcx
         pop %rax
         iretq
         .p2align 4

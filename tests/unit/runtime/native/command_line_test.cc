@@ -41,6 +41,7 @@ TEST(CommandLine, EmptyGivesJustTheProgram) {
   EXPECT_EQ(p.line.argc, 1);
   EXPECT_EQ(p.line.options.cores, 0u);
   EXPECT_FALSE(p.line.options.probe);
+  EXPECT_EQ(p.line.options.apic, ApicChoice::kAuto);
 }
 
 TEST(CommandLine, TakesTheImagesOwnOptionsOut) {
@@ -53,9 +54,25 @@ TEST(CommandLine, TakesTheImagesOwnOptionsOut) {
   EXPECT_STREQ(p.line.argv[2], "--gtest_filter=A.*");
 }
 
+TEST(CommandLine, ChoosesTheApicMode) {
+  const struct {
+    const char* text;
+    ApicChoice choice;
+  } cases[] = {{"ebb.apic=auto", ApicChoice::kAuto},
+               {"ebb.apic=xapic", ApicChoice::kXApic},
+               {"ebb.apic=x2apic", ApicChoice::kX2Apic}};
+  for (const auto& c : cases) {
+    Parsed p(c.text);
+    EXPECT_TRUE(p.status.ok()) << c.text;
+    EXPECT_EQ(p.line.options.apic, c.choice) << c.text;
+    EXPECT_EQ(p.line.argc, 1) << c.text;
+  }
+}
+
 TEST(CommandLine, RefusesBadOptions) {
   for (const char* bad : {"ebb.cores=0", "ebb.cores=", "ebb.cores=4x", "ebb.cores=99999999999",
-                          "ebb.probe=2", "ebb.watchdog=30", "ebb.nonsense=1", "ebb.cores"}) {
+                          "ebb.probe=2", "ebb.watchdog=30", "ebb.nonsense=1", "ebb.cores", "ebb.apic=",
+                          "ebb.apic=x3apic", "ebb.apic=X2APIC"}) {
     Parsed p(bad);
     EXPECT_FALSE(p.status.ok()) << bad;
     if (!p.status) {

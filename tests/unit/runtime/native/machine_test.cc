@@ -13,11 +13,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "runtime/native/apic.h"
 #include "runtime/native/boot_heap.h"
 #include "runtime/native/cpu.h"
 #include "runtime/native/image.h"
 #include "runtime/native/memory.h"
 #include "runtime/native/smp.h"
+#include "runtime/native/x86.h"
 #include "runtime/platform.h"
 
 namespace ebb::native {
@@ -151,6 +153,28 @@ TEST(Machine, EveryCpuRunsWorkOnItsOwnStateAndId) {
     }
   }
   for (uint32_t cpu = 1; cpu < n; ++cpu) EXPECT_GE(cpu_online_ns(cpu), cpu_online_ns(cpu - 1));
+}
+
+// ebb.apic's choice against the CPU, and every CPU's APIC in that mode
+// (IA32_APIC_BASE bit 11 enabled, bit 10 x2APIC) reading its own id.
+TEST(Machine, EveryCpuUsesTheChosenApicMode) {
+  const ApicChoice choice = image_options().apic;
+  const bool x2apic = apic_mode() == ApicMode::kX2Apic;
+  EXPECT_EQ(x2apic, cpu_has_x2apic() && choice != ApicChoice::kXApic);
+  for (uint32_t cpu = 0; cpu < cpus_online(); ++cpu) {
+    struct {
+      uint64_t base;
+      uint32_t id;
+    } seen{};
+    run_on_cpu(cpu, [](void* arg) {
+      auto* s = static_cast<decltype(seen)*>(arg);
+      s->base = rdmsr(kMsrApicBase);
+      s->id = apic_id();
+    }, &seen);
+    EXPECT_NE(seen.base & (1u << 11), 0u) << "CPU " << cpu;
+    EXPECT_EQ((seen.base & (1u << 10)) != 0, x2apic) << "CPU " << cpu;
+    EXPECT_EQ(seen.id, cpu_apic_id(cpu)) << "CPU " << cpu;
+  }
 }
 
 }  // namespace
