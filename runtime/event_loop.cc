@@ -333,6 +333,7 @@ void idle(CoreState& c) {
     }
     rcu::detail::quiescent(c.id);
     if (!worked) idle(c);
+    else platform::share_turn(c.id);
   }
 }
 

@@ -13,6 +13,11 @@
 //     continues `target`, handing it `release`, a stack the switching side is
 //     done with; returns, once something switches back to *save, the stack
 //     that side handed over.
+//
+//   void share_turn(CoreId core)
+//     called by a busy core between rounds of its loop: where a core shares
+//     its CPU with the Runtime's owner (native core 0 on the boot CPU), the
+//     owner's turn when it is due. Nothing on hosted.
 
 #include "runtime/platform.h"
 

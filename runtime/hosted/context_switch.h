@@ -71,4 +71,7 @@ EBB_ALWAYS_INLINE Stack* switch_to(Context* save, const Context& target, Stack* 
   return detail::land(t);
 }
 
+// Every core has its thread to itself.
+EBB_ALWAYS_INLINE void share_turn(CoreId) {}
+
 }  // namespace ebb::platform

@@ -19,6 +19,7 @@ constexpr uint32_t kTimerInitial = 0x380;
 constexpr uint32_t kTimerCurrent = 0x390;
 constexpr uint32_t kTimerDivide = 0x3e0;
 constexpr uint32_t kMasked = 1u << 16;
+constexpr uint32_t kLint0Lvt = 0x350;
 constexpr uint32_t kX2ApicMsrs = 0x800;
 
 // IA32_APIC_BASE: the APIC globally enabled, and in x2APIC mode.
@@ -81,6 +82,10 @@ void apic_init(uint64_t physical_base, ApicMode mode) {
   // Below 4 GiB the identity map reaches it (uncached, boot.S).
   g_registers = reinterpret_cast<volatile uint32_t*>(physical_base);
   g_apic_eoi = mode == ApicMode::kX2Apic ? 0 : physical_base + kEoi;
+  // Every line of the legacy PICs masked (the firmware leaves the timer's
+  // open): nothing but the APICs interrupts a CPU.
+  outb(0x21, 0xff);
+  outb(0xa1, 0xff);
 }
 
 ApicMode apic_mode() { return g_mode; }
@@ -99,6 +104,9 @@ void apic_enable() {
   wrmsr(kMsrApicBase, base);
   if (g_mode == ApicMode::kX2Apic) wrmsr(kMsrApicBase, base | kBaseX2Apic);
   write(kSpurious, (1u << 8) | kSpuriousVector);
+  // The legacy PIC's line (LINT0, left in virtual-wire mode by the
+  // firmware on the boot CPU) masked: interrupts come from the APIC only.
+  write(kLint0Lvt, kMasked);
 }
 
 uint32_t apic_id() { return g_mode == ApicMode::kX2Apic ? read(kId) : read(kId) >> 24; }

@@ -42,4 +42,15 @@ EBB_ALWAYS_INLINE Stack* switch_to(Context* save, const Context& target, Stack* 
   return landed->release;
 }
 
+namespace detail {
+// Set while core 0 shares the boot CPU with the Runtime's owner (cores.cc).
+extern bool g_core0_shares_boot_cpu;
+void offer_owner_turn();
+}  // namespace detail
+
+// Core 0, busy on the boot CPU: the owner's turn when it is due.
+EBB_ALWAYS_INLINE void share_turn(CoreId core) {
+  if (core == 0 && detail::g_core0_shares_boot_cpu) detail::offer_owner_turn();
+}
+
 }  // namespace ebb::platform

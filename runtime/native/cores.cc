@@ -1,8 +1,9 @@
 // runtime/platform.h's cores, sleep and wake, fiber stacks and memory on
-// bare x86-64. Core c runs on CPU c + 1: the boot CPU is the Runtime's
-// owner, as a process's main thread is on hosted. A core with nothing to
-// do halts until an IPI (wake_core) or its local APIC timer (the next
-// deadline) ends the hlt.
+// bare x86-64. Core c runs on CPU c. Core 0 shares the boot CPU with the
+// Runtime's owner (main, as a process's main thread is on hosted): each
+// has its own stack and thread-local storage, and they take turns (see
+// "the boot CPU" below). A core with nothing to do halts until an IPI
+// (wake_core) or its local APIC timer (the next deadline) ends the hlt.
 
 #include <atomic>
 #include <cstring>
@@ -27,37 +28,123 @@ struct alignas(64) Sleep {
 };
 constinit Sleep g_sleep[kMaxCores];
 
-uint32_t cpu_of(CoreId core) { return core + 1; }
+uint32_t cpu_of(CoreId core) { return core; }
 
 void run_core_on_cpu(void* core) { ebb::detail::run_core(static_cast<CoreId>(reinterpret_cast<uintptr_t>(core))); }
 
+// ---- the boot CPU: the owner and core 0 take turns --------------------------
+// Cooperatively, with no preemption: the owner runs until it waits
+// (wait_while_zero, pause_briefly, a sleep), then core 0 runs until it is
+// idle and either the owner was kicked (wake_waiter: what it waits for may
+// have happened) or the owner's poll time has come. So a core 0 that never
+// idles keeps the owner waiting, and an owner that spins on its own keeps
+// core 0 from running; the runtime's own waits all take turns.
+struct BootCpuShare {
+  bool& active = detail::g_core0_shares_boot_cpu;  // a Runtime's core 0 is on the boot CPU
+  uint32_t busy_rounds = 0;  // share_turn looks at the clock every so often
+  bool core0_exited = false;
+  Context owner, core0;      // the suspended side
+  uint64_t owner_tls = 0, core0_tls = 0;
+  Stack* stack = nullptr;    // core 0's
+  std::atomic<bool> kicked{false};
+  uint64_t owner_poll_at = 0;
+};
+constinit BootCpuShare g_share;
+
+constexpr uint64_t kOwnerPollNs = 500'000;  // pause_briefly: look again within 0.5 ms
+constexpr uint32_t kClockEveryRounds = 64;
+
+void switch_to_core0() {
+  native::wrmsr(native::kMsrFsBase, g_share.core0_tls);
+  switch_to(&g_share.owner, g_share.core0, nullptr);
+}
+
+void switch_to_owner(Context* save) {
+  native::wrmsr(native::kMsrFsBase, g_share.owner_tls);
+  switch_to(save, g_share.owner, nullptr);
+}
+
+[[noreturn]] void core0_entry(void*, Stack*) {
+  ebb::detail::run_core(0);
+  g_share.core0_exited = true;
+  switch_to_owner(nullptr);
+  __builtin_unreachable();
+}
+
+// The owner, waiting: lets core 0 run until it idles past `poll_at`.
+bool owner_yields(uint64_t poll_at) {
+  if (!g_share.active || g_share.core0_exited || on_core() || native::this_cpu() != 0) return false;
+  g_share.owner_poll_at = poll_at;
+  switch_to_core0();
+  return true;
+}
+
+// Whether the owner's turn has come: kicked, or its poll time passed.
+bool owner_turn_due(uint64_t now) {
+  return g_share.kicked.exchange(false, std::memory_order_acq_rel) || now >= g_share.owner_poll_at;
+}
+
+void start_core0() {
+  g_share.core0_exited = false;
+  g_share.kicked.store(false);
+  g_share.owner_tls = native::rdmsr(native::kMsrFsBase);
+  g_share.core0_tls = native::make_tls();
+  g_share.stack = stack_create(default_stack_bytes());
+  EBB_CHECK(g_share.core0_tls != 0 && g_share.stack != nullptr,
+            "Runtime: no memory for core 0's stack and thread-local storage");
+  g_share.core0 = make_context(g_share.stack, &core0_entry, nullptr);
+  g_share.active = true;  // it starts at the owner's first wait
+}
+
+void join_core0() {
+  while (!g_share.core0_exited) owner_yields(0);
+  g_share.active = false;
+  stack_destroy(g_share.stack);
+  native::free_tls(g_share.core0_tls);
+  g_share.stack = nullptr;
+  g_share.core0_tls = 0;
+}
+
 }  // namespace
+
+bool detail::g_core0_shares_boot_cpu = false;
+
+void detail::offer_owner_turn() {
+  if (g_share.kicked.load(std::memory_order_relaxed) ||
+      (++g_share.busy_rounds % kClockEveryRounds == 0 && now_ns() >= g_share.owner_poll_at)) {
+    g_share.kicked.store(false, std::memory_order_relaxed);
+    switch_to_owner(&g_share.core0);
+  }
+}
 
 // ---- cores ------------------------------------------------------------------
 
-uint32_t available_cpus() { return native::cpus_online() - 1; }
+uint32_t available_cpus() { return native::cpus_online(); }
 
 void configure_logging() {}
 
 void start_cores(uint32_t cores, bool) {
-  EBB_CHECK(cores <= available_cpus(),
-            "Runtime: %u cores asked for; the image has %u CPUs besides the boot CPU (boot with more, "
-            "e.g. -smp %u)",
-            cores, available_cpus(), cores + 1);
+  EBB_CHECK(cores <= available_cpus(), "Runtime: %u cores asked for; the image has %u CPUs (boot with more, e.g. -smp %u)",
+            cores, available_cpus(), cores);
+  EBB_CHECK(native::this_cpu() == 0, "Runtime: start it on the boot CPU");
   for (CoreId core = 0; core < cores; ++core) {
     g_sleep[core].pending.store(false);
     g_sleep[core].sleeping.store(false);
-    native::post_to_cpu(cpu_of(core), &run_core_on_cpu, reinterpret_cast<void*>(uintptr_t{core}));
+    if (core == 0) start_core0();
+    else native::post_to_cpu(cpu_of(core), &run_core_on_cpu, reinterpret_cast<void*>(uintptr_t{core}));
   }
 }
 
 void join_cores(uint32_t cores) {
-  for (CoreId core = 0; core < cores; ++core) native::wait_for_cpu(cpu_of(core));
+  if (cores > 0) join_core0();
+  for (CoreId core = 1; core < cores; ++core) native::wait_for_cpu(cpu_of(core));
 }
 
 void pause_briefly() {
+  if (owner_yields(now_ns() + kOwnerPollNs)) return;
   for (int i = 0; i < 64; ++i) native::pause();
 }
+
 
 void wake_core(CoreId core) {
   Sleep& s = g_sleep[core];
@@ -71,6 +158,15 @@ void wait_for_work(CoreId core, uint64_t deadline_ns) {
   if (s.pending.exchange(false, std::memory_order_acq_rel)) return;
   const uint64_t now = now_ns();
   if (deadline_ns != 0 && deadline_ns <= now) return;
+  if (core == 0 && g_share.active) {
+    // The owner's turn, when it was kicked or its poll time has come; else
+    // sleep no longer than until that time.
+    if (owner_turn_due(now)) {
+      switch_to_owner(&g_share.core0);
+      return;
+    }
+    if (deadline_ns == 0 || deadline_ns > g_share.owner_poll_at) deadline_ns = g_share.owner_poll_at;
+  }
   s.sleeping.store(true, std::memory_order_seq_cst);
   if (!s.pending.load(std::memory_order_seq_cst)) {
     if (deadline_ns != 0) native::apic_timer_once(deadline_ns - now);
@@ -131,12 +227,32 @@ Context make_context(Stack* stack, ContextEntry entry, void* arg) {
 
 }  // namespace ebb::platform
 
+namespace ebb::native {
+
+void sleep_until(uint64_t until_ns) {
+  do {  // the owner: core 0 gets a turn even when the time has come
+    if (!platform::owner_yields(until_ns)) pause();
+  } while (platform::now_ns() < until_ns);
+}
+
+}  // namespace ebb::native
+
 namespace ebb::detail {
 
 void wait_while_zero(std::atomic<uint32_t>& flag) {
-  while (flag.load(std::memory_order_acquire) == 0) native::pause();
+  while (flag.load(std::memory_order_acquire) == 0) {
+    // Kicked when the flag is set: no need to look before then (or a second).
+    if (!platform::owner_yields(platform::now_ns() + 1'000'000'000)) native::pause();
+  }
 }
 
-void wake_waiter(std::atomic<uint32_t>& flag) { flag.store(1, std::memory_order_release); }
+void wake_waiter(std::atomic<uint32_t>& flag) {
+  flag.store(1, std::memory_order_release);
+  // The owner may be waiting for it on the boot CPU, behind core 0.
+  if (platform::g_share.active) {
+    platform::g_share.kicked.store(true, std::memory_order_seq_cst);
+    platform::wake_core(0);
+  }
+}
 
 }  // namespace ebb::detail

@@ -15,19 +15,35 @@ uint64_t g_tsc_at_boot = 0;
 
 }  // namespace
 
-Status install_tls() {
+namespace {
+std::size_t tls_bytes() {
+  return (static_cast<std::size_t>(__tbss_end - __tdata_start) + 63) & ~std::size_t{63};
+}
+}  // namespace
+
+uint64_t make_tls() {
   // x86-64 TLS variant II: the block ends where FS points, and the word at
   // FS:0 holds FS's own address.
   const std::size_t data = static_cast<std::size_t>(__tdata_end - __tdata_start);
-  const std::size_t bytes = (static_cast<std::size_t>(__tbss_end - __tdata_start) + 63) & ~std::size_t{63};
+  const std::size_t bytes = tls_bytes();
   auto* block = static_cast<uint8_t*>(boot_heap_allocate(bytes + 64, 64));
-  if (block == nullptr) return Error(Errc::kExhausted, "cpu: no memory for thread-local storage");
+  if (block == nullptr) return 0;
   std::memcpy(block, __tdata_start, data);
   std::memset(block + data, 0, bytes - data);
   uint8_t* thread_pointer = block + bytes;
   std::memset(thread_pointer, 0, 64);
   *reinterpret_cast<uint8_t**>(thread_pointer) = thread_pointer;
-  wrmsr(kMsrFsBase, reinterpret_cast<uint64_t>(thread_pointer));
+  return reinterpret_cast<uint64_t>(thread_pointer);
+}
+
+void free_tls(uint64_t thread_pointer) {
+  if (thread_pointer != 0) boot_heap_free(reinterpret_cast<uint8_t*>(thread_pointer) - tls_bytes());
+}
+
+Status install_tls() {
+  const uint64_t thread_pointer = make_tls();
+  if (thread_pointer == 0) return Error(Errc::kExhausted, "cpu: no memory for thread-local storage");
+  wrmsr(kMsrFsBase, thread_pointer);
   return {};
 }
 

@@ -12,6 +12,10 @@ namespace ebb::native {
 
 // Gives the calling CPU a fresh TLS block (from the boot heap).
 Status install_tls();
+// A fresh TLS block for a thread of execution of its own (core 0 beside the
+// owner on the boot CPU): the value for the FS base, or 0 when out of memory.
+uint64_t make_tls();
+void free_tls(uint64_t thread_pointer);
 
 // The TSC's rate, measured once against the PIT at boot (TCG has no
 // invariant TSC leaf to read it from), and time since then.

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "runtime/native/format.h"
+#include "runtime/native/smp.h"
 #include "runtime/panic.h"
 #include "runtime/platform.h"
 
@@ -244,12 +245,11 @@ char* strerror_r(int number, char* buffer, std::size_t size) {
 }
 
 // Time for std::this_thread::sleep_for (libstdc++'s calls nanosleep): the
-// CPU waits, polling the clock. (Tests sleep on the boot CPU, which is
-// not a core.)
+// owner on the boot CPU lets core 0 run meanwhile; any other CPU polls
+// the clock.
 int nanosleep(const struct timespec* duration, struct timespec* remaining) {
-  const uint64_t until = ebb::platform::now_ns() + static_cast<uint64_t>(duration->tv_sec) * 1'000'000'000u +
-                         static_cast<uint64_t>(duration->tv_nsec);
-  while (ebb::platform::now_ns() < until) __builtin_ia32_pause();
+  ebb::native::sleep_until(ebb::platform::now_ns() + static_cast<uint64_t>(duration->tv_sec) * 1'000'000'000u +
+                           static_cast<uint64_t>(duration->tv_nsec));
   if (remaining != nullptr) remaining->tv_sec = remaining->tv_nsec = 0;
   return 0;
 }
@@ -261,7 +261,7 @@ char __libc_single_threaded = 0;
 
 // std::this_thread::yield: nothing else to run on this CPU but itself.
 int sched_yield() {
-  __builtin_ia32_pause();
+  ebb::native::sleep_until(0);  // the owner: core 0's turn, until it idles
   return 0;
 }
 

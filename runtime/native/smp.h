@@ -30,4 +30,10 @@ void run_on_cpu(uint32_t cpu, void (*fn)(void*), void* arg);
 void post_to_cpu(uint32_t cpu, void (*fn)(void*), void* arg);
 void wait_for_cpu(uint32_t cpu);
 
+// Waits until now_ns() reaches `until_ns`: on the boot CPU while a Runtime
+// runs, the owner lets core 0 run meanwhile (at least once, even when the
+// time has come: sched_yield) (runtime/native/cores.cc); else the CPU
+// polls the clock.
+void sleep_until(uint64_t until_ns);
+
 }  // namespace ebb::native

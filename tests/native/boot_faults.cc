@@ -72,8 +72,8 @@ int main(int argc, char** argv) {
     boot_with_start_info(start);
   } else if (std::strcmp(what, "exception-in-an-event") == 0) {
     // On a core, inside an event: the report names the core.
-    ebb::Runtime runtime({.cores = 1});
-    (void)runtime.run_on(0, [] { touch(reinterpret_cast<volatile int*>(0x0000700000000000)); });
+    ebb::Runtime runtime({.cores = 2});
+    (void)runtime.run_on(1, [] { touch(reinterpret_cast<volatile int*>(0x0000700000000000)); });
   } else if (std::strcmp(what, "exhaust-memory") == 0) {
     for (;;) {
       char* volatile block = new char[1 << 20];  // kept, so the allocation is not elided

@@ -10,13 +10,13 @@
 
 namespace ebb::testing {
 
-// In a native image a core needs a CPU of its own besides the boot CPU:
-// a test that makes its own Runtime of n cores is skipped where there are
-// too few (hosted runs any number of cores).
+// In a native image a core needs a CPU of its own: a test that makes its
+// own Runtime of n cores is skipped where there are too few (hosted runs
+// any number of cores).
 #if defined(EBB_PLATFORM_NATIVE)
-#define EBB_NEEDS_CORES(n)                                       \
-  if ((n) > ::ebb::Runtime::available_cpus()) {                  \
-    GTEST_SKIP() << (n) << " cores need " << (n) + 1 << " CPUs"; \
+#define EBB_NEEDS_CORES(n)                                 \
+  if ((n) > ::ebb::Runtime::available_cpus()) {            \
+    GTEST_SKIP() << (n) << " cores need " << (n) << " CPUs"; \
   }
 #else
 #define EBB_NEEDS_CORES(n) static_cast<void>(0)
