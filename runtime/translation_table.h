@@ -3,13 +3,23 @@
 //
 // Hosted, each core is a thread and its table is thread-local:
 //  - static ids index a fixed thread-local array, so a lookup with a constant
-//    static id compiles to one %fs-relative load (the hosted twin of EbbRT's
-//    per-core virtual region);
+//    static id is a load at a constant offset from the thread pointer (the
+//    hosted twin of EbbRT's per-core virtual region);
 //  - node-local ids go through a thread-local directory of 512-slot pages that
 //    grows lazily. A grown directory is published with a release store and the
 //    old one is kept until the core exits, so nothing is ever moved under a
 //    reader.
 // Only the owning core writes its table; other threads may read it (peek).
+//
+// Native uses the same tables: each CPU's FS base points at its own copy of
+// the TLS block (runtime/native/cpu.cc). Issue 7 timed the alternatives in
+// the image (docs/PERFORMANCE.md): a page at the GS base and a fixed virtual
+// page each CPU maps to its own are one load each, and neither beat the FS
+// slot read with one load; FS stays, as it needs no per-CPU page tables and
+// is what hosted does. The catch: g++ does not fold the relaxed atomic load's
+// TLS address into a %fs: operand, so lookup() is `mov %fs:0` then the slot
+// load. Loops keep the thread pointer in a register (one load a call); a lone
+// lookup pays two dependent loads, where a plain read would be one.
 
 #include <atomic>
 #include <cstdint>
