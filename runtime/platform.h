@@ -88,8 +88,8 @@ uint32_t numa_nodes();
 uint32_t numa_node_of(CoreId core);
 
 // ---- The Runtime's cores (runtime/runtime.cc) ------------------------------
-// The CPUs cores may run on: the process's allowed CPUs (hosted), the
-// image's CPUs besides the boot CPU, which is the Runtime's owner (native).
+// The CPUs cores may run on: the process's allowed CPUs (hosted), every
+// CPU of the image (native: core 0 shares the boot CPU with the owner).
 uint32_t available_cpus();
 // Sets the log level from the environment where there is one (EBB_LOG).
 void configure_logging();

@@ -1,7 +1,7 @@
 #pragma once
 // The Runtime: the cores of a process (hosted: pinned threads) or of an
-// image (native: one CPU each, the boot CPU being the owner that is not a
-// core).
+// image (native: one CPU each; core 0 takes turns on the boot CPU with the
+// owner, the code that made the Runtime).
 //
 //   int main() {
 //     ebb::Runtime runtime({.cores = 4});
@@ -32,7 +32,7 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   uint32_t cores() const { return cores_; }
-  // The CPUs this process may use, or the image's CPUs besides the boot one
+  // The CPUs this process may use, or every CPU of the image
   // (the default core count).
   static uint32_t available_cpus();
 

@@ -16,10 +16,12 @@
 // the image (docs/PERFORMANCE.md): a page at the GS base and a fixed virtual
 // page each CPU maps to its own are one load each, and neither beat the FS
 // slot read with one load; FS stays, as it needs no per-CPU page tables and
-// is what hosted does. The catch: g++ does not fold the relaxed atomic load's
-// TLS address into a %fs: operand, so lookup() is `mov %fs:0` then the slot
-// load. Loops keep the thread pointer in a register (one load a call); a lone
-// lookup pays two dependent loads, where a plain read would be one.
+// is what hosted does. g++ does not fold the relaxed atomic load's TLS
+// address into a %fs: operand, so a lone lookup() is `mov %fs:0` then the
+// slot load; functions with several lookups and loops load the thread
+// pointer once. A plain read of the owner's own slot would be one load: tried,
+// it left the GET path's instruction count as it was (2,986 either way), so
+// the slots stay atomics.
 
 #include <atomic>
 #include <cstdint>

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <memory>
 #include <cstdio>
 
 #include "runtime/platform.h"
@@ -110,7 +111,10 @@ void ref_call_once(uint64_t n) {
 template <class Load>
 void table_load(uint64_t n) {
   uintptr_t sum = 0;
-  for (uint64_t i = 0; i < n; ++i) sum += reinterpret_cast<uintptr_t>(Load{}());
+  for (uint64_t i = 0; i < n; ++i) {
+    sum += reinterpret_cast<uintptr_t>(Load{}());
+    asm volatile("" ::: "memory");  // a plain load is read again each time
+  }
   g_sink = sum;
 }
 
@@ -153,8 +157,9 @@ void spawn_local(uint64_t n) {
 int main() {
   ebb::Runtime runtime({.cores = 1});
   auto results = runtime.run_on(0, [] {
-    Widget raw;
-    g_raw = &raw;
+    // From malloc, as the rep is: the same kind of memory on both sides.
+    auto raw = std::make_unique<Widget>();
+    g_raw = raw.get();
     kWidget->bump();  // the first use builds the rep; the loops measure cached calls
     // The GS page and the per-core page hold the rep the TLS table holds;
     // every line below but BM_SpawnLocal runs under the same (private) page
