@@ -53,7 +53,7 @@ const TableHeader* table_at(uint64_t address) {
 
 }  // namespace
 
-Status read_madt(uint64_t rsdp_address, CpuList& out) {
+Result<const void*> find_acpi_table(uint64_t rsdp_address, const char (&signature)[5]) {
   if (rsdp_address == 0 || rsdp_address + sizeof(Rsdp) > kReachable)
     return Error(Errc::kInvalidArgument, "acpi: no RSDP from the loader");
   const auto* rsdp = reinterpret_cast<const Rsdp*>(rsdp_address);
@@ -66,14 +66,20 @@ Status read_madt(uint64_t rsdp_address, CpuList& out) {
   const std::size_t entry_bytes = extended ? 8 : 4;
   const std::size_t entries = (root->length - sizeof(TableHeader)) / entry_bytes;
   const auto* entry = reinterpret_cast<const uint8_t*>(root + 1);
-  const Madt* madt = nullptr;
-  for (std::size_t i = 0; i < entries && madt == nullptr; ++i) {
+  for (std::size_t i = 0; i < entries; ++i) {
     uint64_t address = 0;
     std::memcpy(&address, entry + i * entry_bytes, entry_bytes);
     const TableHeader* t = table_at(address);
-    if (t != nullptr && std::memcmp(t->signature, "APIC", 4) == 0 && t->length >= sizeof(Madt))
-      madt = reinterpret_cast<const Madt*>(t);
+    if (t != nullptr && std::memcmp(t->signature, signature, 4) == 0) return static_cast<const void*>(t);
   }
+  return static_cast<const void*>(nullptr);
+}
+
+Status read_madt(uint64_t rsdp_address, CpuList& out) {
+  Result<const void*> found = find_acpi_table(rsdp_address, "APIC");
+  if (!found) return found.error();
+  const auto* madt = static_cast<const Madt*>(*found);
+  if (madt != nullptr && madt->header.length < sizeof(Madt)) madt = nullptr;
   if (madt == nullptr) return Error(Errc::kInvalidArgument, "acpi: no MADT");
   out.local_apic = madt->local_apic;
   out.count = 0;
