@@ -1,0 +1,124 @@
+// drivers/virtio's PCI transport against a configuration space played by
+// an array: which functions are virtio devices of which type, the vendor
+// capabilities found and checked (a legacy-only device, a missing
+// structure, a region outside its BAR are refused by name), and the mapped
+// regions read where the capabilities say.
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "drivers/virtio/pci_transport.h"
+#include "tests/unit/drivers/pci/fake_config_space.h"
+
+namespace ebb::virtio {
+namespace {
+
+using pci::testing::FakeConfigSpace;
+using pci::testing::FakeFunction;
+
+constexpr pci::Address kAt{0, 3, 0};
+
+// A vendor capability at `at` naming `type`'s region in bar4.
+void add_structure(FakeFunction& f, uint8_t at, uint8_t next, uint8_t type, uint32_t offset, uint32_t length,
+                   uint8_t cap_length = 16) {
+  f.bytes[at] = pci::kCapabilityVendor;
+  f.bytes[at + 1] = next;
+  f.bytes[at + 2] = cap_length;
+  f.bytes[at + 3] = type;
+  f.bytes[at + 4] = 4;  // bar4
+  f.set_dword(at + 8u, offset);
+  f.set_dword(at + 12u, length);
+}
+
+// A modern virtio-net: common at 0, ISR at 0x1000, device at 0x2000,
+// notify at 0x3000 (multiplier 4), all in a 16 KiB bar4.
+FakeFunction& add_virtio_net(FakeConfigSpace& config, uint32_t notify_length = 0x1000) {
+  FakeFunction& f = config.add(kAt, 0x1af4, 0x1041, 0x02, 0x00);
+  f.set_dword(pci::kFirstBar + 16, 0xfe00000c);
+  f.bar_size[4] = 0x4000;
+  f.set_word(pci::kStatus, pci::kStatusCapabilities);
+  f.bytes[pci::kCapabilitiesPointer] = 0x40;
+  add_structure(f, 0x40, 0x50, 1, 0x0000, 0x38);
+  add_structure(f, 0x50, 0x60, 3, 0x1000, 0x4);
+  add_structure(f, 0x60, 0x70, 4, 0x2000, 0x10);
+  add_structure(f, 0x70, 0x00, 2, 0x3000, notify_length, 20);
+  f.set_dword(0x70 + 16, 4);
+  return f;
+}
+
+TEST(VirtioPci, TellsDeviceTypes) {
+  FakeConfigSpace config;
+  config.add({0, 1, 0}, 0x1af4, 0x1041, 0x02, 0x00);
+  config.add({0, 2, 0}, 0x1af4, 0x1000, 0x02, 0x00).set_word(0x2e, 1);  // transitional: the subsystem id
+  config.add({0, 4, 0}, 0x1af4, 0x1042, 0x01, 0x00);
+  config.add({0, 5, 0}, 0x8086, 0x1041, 0x02, 0x00);
+  EXPECT_EQ(device_type(config, pci::describe(config, {0, 1, 0})), 1);
+  EXPECT_EQ(device_type(config, pci::describe(config, {0, 2, 0})), 1);
+  EXPECT_EQ(device_type(config, pci::describe(config, {0, 4, 0})), 2);
+  EXPECT_EQ(device_type(config, pci::describe(config, {0, 5, 0})), 0);
+}
+
+TEST(VirtioPci, FindsAndChecksTheStructures) {
+  FakeConfigSpace config;
+  add_virtio_net(config);
+  auto caps = find_capabilities(config, pci::describe(config, kAt));
+  ASSERT_TRUE(caps.ok());
+  EXPECT_EQ(caps->common.bar, 4);
+  EXPECT_EQ(caps->common.length, 0x38u);
+  EXPECT_EQ(caps->isr.offset, 0x1000u);
+  EXPECT_TRUE(caps->has_device);
+  EXPECT_EQ(caps->device.offset, 0x2000u);
+  EXPECT_EQ(caps->notify.offset, 0x3000u);
+  EXPECT_EQ(caps->notify_multiplier, 4u);
+}
+
+TEST(VirtioPci, RefusesLegacyOnlyAndBrokenDevices) {
+  FakeConfigSpace legacy;
+  legacy.add(kAt, 0x1af4, 0x1000, 0x02, 0x00);
+  auto refused = find_capabilities(legacy, pci::describe(legacy, kAt));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(std::strstr(refused.error().message(), "legacy-only"), nullptr);
+
+  FakeConfigSpace no_isr;
+  add_virtio_net(no_isr).bytes[0x53] = 9;  // the ISR structure is of an unknown type now
+  auto missing = find_capabilities(no_isr, pci::describe(no_isr, kAt));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_STREQ(missing.error().message(), "virtio: the common, notify or ISR capability is missing");
+
+  FakeConfigSpace outside;
+  add_virtio_net(outside, 0x2000);  // notify runs 0x1000 past the BAR's end
+  auto overrun = find_capabilities(outside, pci::describe(outside, kAt));
+  ASSERT_FALSE(overrun.ok());
+  EXPECT_STREQ(overrun.error().message(), "virtio: a capability outside its BAR");
+}
+
+// bar4's bytes, as the transport's map function hands them out.
+alignas(8) uint8_t g_bar4[0x4000];
+Result<volatile uint8_t*> map_bar4(const pci::Bar& bar) {
+  if (bar.size != sizeof g_bar4) return Error(Errc::kInvalidArgument, "test: not bar4");
+  return static_cast<volatile uint8_t*>(g_bar4);
+}
+
+TEST(VirtioPci, ReadsTheRegionsWhereTheCapabilitiesSay) {
+  FakeConfigSpace config;
+  add_virtio_net(config);
+  std::memset(g_bar4, 0, sizeof g_bar4);
+  const uint16_t queues = 3;
+  std::memcpy(g_bar4 + 0x12, &queues, 2);                 // common: num_queues
+  g_bar4[0x1000] = 1;                                      // ISR: a queue interrupt
+  const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+  std::memcpy(g_bar4 + 0x2000, mac, 6);                    // device: the MAC
+  auto transport = PciTransport::open(config, pci::describe(config, kAt), &map_bar4);
+  ASSERT_TRUE(transport.ok());
+  EXPECT_EQ(transport->queue_count(), 3);
+  EXPECT_EQ(transport->read_isr(), 1);
+  uint8_t read[6] = {};
+  ASSERT_TRUE(transport->read_device_config(0, read, 6).ok());
+  EXPECT_EQ(std::memcmp(read, mac, 6), 0);
+  EXPECT_FALSE(transport->read_device_config(0x0c, read, 6).ok());  // past the 16-byte region
+  EXPECT_EQ(transport->max_queue_size(3), 0);  // no queue 3
+}
+
+}  // namespace
+}  // namespace ebb::virtio
