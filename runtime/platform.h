@@ -71,7 +71,7 @@ void discard_memory(void* base, std::size_t bytes);
 
 // How much the page allocator takes at a time when its options name no
 // size: hosted, 256 MiB of address space (pages cost only once touched);
-// native, an eighth of the RAM the page allocator may have, at most that.
+// native, a sixteenth of the RAM the page allocator may have, at most that.
 std::size_t default_region_bytes();
 
 // ---- The platform's own heap ---------------------------------------------

@@ -88,15 +88,16 @@ void give_back_memory(const MemoryRegion& region, bool keep) {
 
 void discard_memory(void*, std::size_t) {}
 
-// An eighth of the RAM for Ebbs, from 2 MiB to 256 MiB (hosted's size): a
-// small VM's first region must not be all it has, and a large one should
-// not be cut into many small regions (each large block wastes up to its
-// own size of a region in alignment).
+// A sixteenth of the RAM for Ebbs, from 2 MiB to 256 MiB (hosted's size):
+// a small VM's first region must not be all it has, a region kept at
+// shutdown for one object still out (a malloc replacement's rule) pins no
+// more than that, and a large VM is not cut into many small regions (each
+// large block wastes up to its own size of a region in alignment).
 std::size_t default_region_bytes() {
   uint64_t bytes;
   {
     SpinLockGuard guard(native::g_pool.lock);
-    bytes = (native::g_pool.end - native::g_pool.start) / 8 & ~(kRegionAlignment - 1);
+    bytes = (native::g_pool.end - native::g_pool.start) / 16 & ~(kRegionAlignment - 1);
   }
   const uint64_t most = uint64_t{256} << 20;
   return bytes < kRegionAlignment ? kRegionAlignment : bytes > most ? most : bytes;

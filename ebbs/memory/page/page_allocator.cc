@@ -48,7 +48,8 @@ void retire_range(uintptr_t begin, uintptr_t end) {
 
 // Shared by the node reps: the options, the reps, and a table of every region
 // so that any core can find which node owns a block. The table is append-only
-// (a region is never given back while the Ebb lives), so readers need no lock.
+// (a region given back keeps its slot, with an empty range), so readers need
+// no lock.
 class PageAllocatorRoot {
  public:
   // Built by a fault on the id: with the options saved for this Runtime.
@@ -70,8 +71,11 @@ class PageAllocatorRoot {
     const std::size_t count = region_count_.load(std::memory_order_acquire);
     // Only ranges whose addresses stay reserved: others may be mapped anew.
     if (g_keep_addresses.load(std::memory_order_relaxed)) {
-      for (std::size_t i = 0; i < count; ++i)
-        if (!regions_[i].buddy->empty()) retire_range(regions_[i].begin, regions_[i].end);
+      for (std::size_t i = 0; i < count; ++i) {
+        const uintptr_t begin = regions_[i].begin.load(std::memory_order_relaxed);
+        const uintptr_t end = regions_[i].end.load(std::memory_order_relaxed);
+        if (begin != end && !regions_[i].buddy->empty()) retire_range(begin, end);
+      }
     }
     for (uint32_t n = 0; n < node_count_; ++n) delete nodes_[n];
     delete[] nodes_;
@@ -86,25 +90,43 @@ class PageAllocatorRoot {
   uint32_t node_count() const { return node_count_; }
   const PageAllocatorOptions& options() const { return options_; }
 
+  // begin == end: a region given back (release_empty_regions). Readers on
+  // other threads look only for live blocks, which a region given back has
+  // none of, so a stale read finds nothing it should not.
   struct RegionEntry {
-    uintptr_t begin;
-    uintptr_t end;
-    PageAllocator* owner;
-    BuddyRegion* buddy;
+    std::atomic<uintptr_t> begin{0};
+    std::atomic<uintptr_t> end{0};
+    PageAllocator* owner = nullptr;
+    BuddyRegion* buddy = nullptr;
   };
 
   const RegionEntry* find(const void* p) const {
     const auto address = reinterpret_cast<uintptr_t>(p);
     const std::size_t count = region_count_.load(std::memory_order_acquire);
     for (std::size_t i = 0; i < count; ++i)
-      if (address >= regions_[i].begin && address < regions_[i].end) return &regions_[i];
+      if (address >= regions_[i].begin.load(std::memory_order_relaxed) &&
+          address < regions_[i].end.load(std::memory_order_relaxed))
+        return &regions_[i];
     return nullptr;
   }
 
-  void publish(const RegionEntry& entry) {
+  void publish(uintptr_t begin, uintptr_t end, PageAllocator* owner, BuddyRegion* buddy) {
     const std::size_t i = region_count_.load(std::memory_order_relaxed);
-    regions_[i] = entry;
+    regions_[i].owner = owner;
+    regions_[i].buddy = buddy;
+    regions_[i].begin.store(begin, std::memory_order_relaxed);
+    regions_[i].end.store(end, std::memory_order_relaxed);
     region_count_.store(i + 1, std::memory_order_release);
+  }
+  // The entry of the region at `begin` names no addresses any more (its slot
+  // is not reused: readers run without a lock).
+  void unpublish(uintptr_t begin) {
+    const std::size_t count = region_count_.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (regions_[i].begin.load(std::memory_order_relaxed) != begin) continue;
+      regions_[i].end.store(begin, std::memory_order_relaxed);
+      return;
+    }
   }
 
   // Reserves `bytes` against the limit; false when it would pass it.
@@ -160,6 +182,28 @@ Result<platform::MemoryRegion> PageAllocator::take_region(std::size_t bytes) {
   return memory;
 }
 
+std::size_t PageAllocator::release_empty_regions() {
+  std::size_t released = 0;
+  for (std::size_t i = 0; i < region_count_;) {
+    if (!regions_[i]->empty()) {
+      ++i;
+      continue;
+    }
+    const auto begin = reinterpret_cast<uintptr_t>(memory_[i].base);
+    root_.unpublish(begin);
+    --counts_.regions;
+    counts_.reserved_bytes -= memory_[i].bytes;
+    root_.unreserve(memory_[i].bytes);
+    regions_[i]->~BuddyRegion();
+    platform::give_back_memory(memory_[i]);
+    --region_count_;
+    regions_[i] = regions_[region_count_];
+    memory_[i] = memory_[region_count_];
+    ++released;
+  }
+  return released;
+}
+
 Status PageAllocator::grow(std::size_t bytes_needed) {
   if (region_count_ == kMaxRegions)
     return Error(Errc::kExhausted, "PageAllocator: the node holds its maximum of regions");
@@ -174,6 +218,12 @@ Status PageAllocator::grow(std::size_t bytes_needed) {
   const std::size_t least = (room + platform::kRegionAlignment - 1) & ~(platform::kRegionAlignment - 1);
   Result<platform::MemoryRegion> memory = take_region(bytes);
   if (!memory && bytes != least) memory = take_region(least);
+  // Still none: this node's empty regions go back first (where smaller
+  // blocks were, a large one may fit once they merge), then once more.
+  if (!memory && release_empty_regions() != 0) {
+    memory = take_region(bytes);
+    if (!memory && bytes != least) memory = take_region(least);
+  }
   if (!memory) return memory.error();
   // The BuddyRegion object lives in the region's first page: the page
   // allocator takes nothing from any other allocator.
@@ -183,7 +233,7 @@ Status PageAllocator::grow(std::size_t bytes_needed) {
   memory_[region_count_] = *memory;
   ++region_count_;
   const auto begin = reinterpret_cast<uintptr_t>(memory->base);
-  root_.publish({begin, begin + memory->bytes, this, buddy});
+  root_.publish(begin, begin + memory->bytes, this, buddy);
   ++counts_.regions;
   counts_.reserved_bytes += memory->bytes;
   return {};

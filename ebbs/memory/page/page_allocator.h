@@ -109,6 +109,9 @@ class PageAllocator {
   ~PageAllocator();
   Status grow(std::size_t bytes_needed);
   Result<platform::MemoryRegion> take_region(std::size_t bytes);
+  // Gives this node's regions with no block out back to the platform (with
+  // the lock held); returns how many.
+  std::size_t release_empty_regions();
   Result<void*> allocate_or_grow(uint32_t order, BlockTag tag);
 
   static constexpr std::size_t kMaxRegions = 64;

@@ -90,6 +90,35 @@ TEST_F(PageAllocatorTest, ExhaustionIsAnErrorAndTheAllocatorRecovers) {
   EXPECT_LE(stats.reserved_bytes, 8u << 20);
 }
 
+// At the limit, regions with nothing left in them go back so that a block
+// larger than any of them can be had (their memory merges at the platform).
+TEST_F(PageAllocatorTest, EmptyRegionsGoBackForALargerBlock) {
+  start_with_limit(1, 8u << 20, 2u << 20);
+  auto outcome = on_core(0, [] {
+    std::vector<void*> small;  // 4 KiB blocks until the limit's 2 MiB regions are all taken
+    small.reserve(4096);       // (where malloc is the Ebbs', the vector stays in the first region)
+    for (;;) {
+      Result<void*> b = kPageAllocator->allocate(0);
+      if (!b) break;
+      small.push_back(*b);
+    }
+    const std::size_t regions_full = kPageAllocator->stats().regions;
+    for (void* b : small) kPageAllocator->free(b);
+    Result<void*> big = kPageAllocator->allocate(9);  // 2 MiB: a region of 6 MiB, more than any free
+    const std::size_t regions_after = kPageAllocator->stats().regions;
+    const bool inside = big && kPageAllocator->owns(*big) && kPageAllocator->order_of(*big) == 9;
+    if (big) kPageAllocator->free(*big);
+    return std::make_tuple(regions_full, big.ok(), inside, regions_after, kPageAllocator->total_stats());
+  });
+  ASSERT_TRUE(outcome.ok());
+  auto [regions_full, got_big, inside, regions_after, stats] = *outcome;
+  EXPECT_EQ(regions_full, 4u);
+  EXPECT_TRUE(got_big);
+  EXPECT_TRUE(inside);
+  EXPECT_LT(regions_after, regions_full);
+  EXPECT_LE(stats.reserved_bytes, 8u << 20);
+}
+
 TEST_F(PageAllocatorTest, BadOrdersAndForeignQueriesAreHarmless) {
   start(1);
   auto r = on_core(0, [] {
