@@ -26,7 +26,7 @@ struct Stack;  // defined by the platform; carries guard pages and tool state
 
 // The fiber stack size when the Runtime's options give none: hosted, 256 KiB
 // of mapping that costs memory only where touched (1 MiB under
-// sanitizers); native, 60 KiB that cost it all at once (a 64 KiB block).
+// sanitizers); native, 64 KiB of RAM pages below an unmapped guard.
 std::size_t default_stack_bytes();
 // A stack of at least `bytes` usable bytes, or null when memory is exhausted.
 Stack* stack_create(std::size_t bytes);

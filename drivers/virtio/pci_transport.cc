@@ -1,7 +1,8 @@
 #include "drivers/virtio/pci_transport.h"
 
-#include <atomic>
 #include <cstring>
+
+#include "runtime/fence.h"
 
 namespace ebb::virtio {
 namespace {
@@ -196,7 +197,7 @@ Status PciTransport::setup_queue(uint16_t queue, uint16_t size, uint64_t descrip
   store<uint16_t>(common_, kQueueMsixVector, msix_vector);
   if (load<uint16_t>(common_, kQueueMsixVector) != msix_vector)
     return Error(Errc::kExhausted, "virtio: the device refused the queue's MSI-X vector", msix_vector);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   store<uint16_t>(common_, kQueueEnable, 1);
   return {};
 }
@@ -209,7 +210,7 @@ Status PciTransport::set_config_vector(uint16_t msix_vector) {
 }
 
 void PciTransport::driver_ok() {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   store<uint8_t>(common_, kDeviceStatus, static_cast<uint8_t>(status() | kStatusDriverOk));
 }
 
@@ -217,7 +218,7 @@ void PciTransport::notify(uint16_t queue) const {
   store<uint16_t>(common_, kQueueSelect, queue);
   const uint32_t offset = uint32_t{load<uint16_t>(common_, kQueueNotifyOff)} * notify_multiplier_;
   if (offset + 2 > notify_length_) return;  // a device that points outside its region: nothing to write
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // the ring before the doorbell
+  full_fence();  // the ring before the doorbell
   store<uint16_t>(notify_, offset, queue);
 }
 

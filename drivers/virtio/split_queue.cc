@@ -5,6 +5,8 @@
 #include <cstring>
 #include <new>
 
+#include "runtime/fence.h"
+
 namespace ebb::virtio {
 namespace {
 
@@ -124,7 +126,7 @@ bool SplitQueue::publish() {
   // The idx must be visible before reading whether the device wants to hear
   // of it: the device writes its wish, then reads the idx (store then load
   // on both sides, so a full fence, or each misses the other's write).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   bool notify;
   if (event_idx_) {
     const uint16_t avail_event = load_once(reinterpret_cast<const uint16_t*>(used_ + 4 + sizeof(UsedElement) * size_));
@@ -198,7 +200,7 @@ void SplitQueue::after_taking() {
     store_once(used_event, last_used_);
     // Before the next take() reads the used idx: a completion the device
     // wrote before it saw used_event is then found by that take().
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
   } else {
     store_once(used_event, static_cast<uint16_t>(last_used_ - 1));
   }
@@ -216,7 +218,7 @@ bool SplitQueue::enable_interrupts() {
   else store_once(&avail_[0], uint16_t{0});
   // The request must be visible before looking for completions: one the
   // device wrote before it saw the request raised no interrupt.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   return pending();
 }
 

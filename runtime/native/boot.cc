@@ -52,10 +52,10 @@ namespace {
 
 // Memory: the largest RAM range above the image, below the uncached hole
 // at 3 GiB. Its first quarter (at most 256 MiB, and below 2 GiB, where
-// the kernel mapping reaches) is the boot heap (fiber stacks, per-CPU
+// the kernel mapping reaches) is the boot heap (CPU stacks, per-CPU
 // tables, malloc off the cores); the rest, 2 MiB regions for the page
-// allocator Ebb (take_memory), addressed through the identity map: malloc
-// and new on the cores.
+// allocator Ebb and the fiber stacks (take_memory), addressed through the
+// identity map: malloc and new on the cores.
 Status start_memory(const BootInfo& info) {
   const uint64_t image_end = reinterpret_cast<uint64_t>(__image_end) - kKernelBase;
   uint64_t best_base = 0, best_bytes = 0;

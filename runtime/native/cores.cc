@@ -13,6 +13,7 @@
 #include "runtime/native/boot_heap.h"
 #include "runtime/native/cpu.h"
 #include "runtime/native/smp.h"
+#include "runtime/native/stack_area.h"
 #include "runtime/native/x86.h"
 #include "runtime/panic.h"
 #include "runtime/platform_switch.h"
@@ -186,24 +187,24 @@ uint32_t numa_node_of(CoreId) { return 0; }
 
 // ---- fiber stacks -------------------------------------------------------------
 
-std::size_t default_stack_bytes() { return 60 * 1024; }
+std::size_t default_stack_bytes() { return 64 * 1024; }
 
+// In the stack area: a guard below each (runtime/native/stack_area.h).
 Stack* stack_create(std::size_t bytes) {
-  bytes = (bytes + 15) & ~std::size_t{15};
-  auto* memory = static_cast<uint8_t*>(native::boot_heap_allocate(bytes, 16));
-  if (memory == nullptr) return nullptr;
+  uint8_t* bottom = native::stack_area_allocate(bytes);
+  if (bottom == nullptr) return nullptr;
   auto* stack = static_cast<Stack*>(native::boot_heap_allocate(sizeof(Stack)));
   if (stack == nullptr) {
-    native::boot_heap_free(memory);
+    native::stack_area_free(bottom, bytes);
     return nullptr;
   }
-  *stack = Stack{memory, bytes};
+  *stack = Stack{bottom, (bytes + 4095) & ~std::size_t{4095}};
   return stack;
 }
 
 void stack_destroy(Stack* stack) {
   if (stack == nullptr) return;
-  native::boot_heap_free(stack->bottom);
+  native::stack_area_free(stack->bottom, stack->bytes);
   native::boot_heap_free(stack);
 }
 

@@ -2,12 +2,14 @@
 
 
 #include <atomic>
+#include <cstring>
 
 #include "runtime/native/apic.h"
 #include "runtime/native/boot_heap.h"
 #include "runtime/native/power.h"
 #include "runtime/native/serial.h"
 #include "runtime/native/smp.h"
+#include "runtime/native/stack_area.h"
 #include "runtime/native/x86.h"
 #include "runtime/core.h"
 #include "runtime/platform.h"
@@ -47,7 +49,7 @@ struct [[gnu::packed]] TablePointer {
 constexpr uint16_t kCodeSelector = 0x08;
 constexpr uint16_t kTssSelector = 0x18;
 constexpr uint8_t kInterruptGate = 0x8e;  // present, ring 0, interrupts off on entry
-constexpr int kDoubleFault = 8, kNmi = 2, kMachineCheck = 18;
+constexpr int kDoubleFault = 8, kNmi = 2, kMachineCheck = 18, kPageFault = 14;
 
 alignas(16) IdtEntry idt[256];  // one for every CPU
 
@@ -57,6 +59,9 @@ struct CpuTables {
   alignas(16) uint64_t gdt[5];
   Tss tss;
   alignas(16) uint8_t fault_stack[16 * 1024];  // IST 1: double fault, NMI, machine check
+  // IST 2: page faults, which a fiber's overflow into its guard page is,
+  // and which could not push their frame onto that stack.
+  alignas(16) uint8_t page_fault_stack[16 * 1024];
 };
 CpuTables boot_cpu_tables;
 std::atomic<bool> boot_cpu_done{false};
@@ -75,11 +80,13 @@ bool in_image(uint64_t address) {
          address < reinterpret_cast<uint64_t>(__image_end);
 }
 
-// Where a frame may be: a stack in the image, the boot heap (fiber and CPU
-// stacks, through the kernel mapping) or RAM through the identity map.
+// Where a frame may be: a stack in the image, the boot heap (CPU stacks,
+// through the kernel mapping), RAM through the identity map, or a mapped
+// page of the fiber stack area (its guard pages are not).
 bool mapped_stack(uint64_t address) {
   constexpr uint64_t kIdentityEnd = uint64_t{3} << 30;  // cached RAM
   constexpr uint64_t kKernelEnd = kKernelBase + (uint64_t{2} << 30) - 16;
+  if (in_stack_area(address)) return stack_area_mapped(address) && stack_area_mapped(address + 8);
   return (address >= 0x1000 && address < kIdentityEnd) || (address >= kKernelBase && address < kKernelEnd);
 }
 
@@ -96,17 +103,19 @@ Status traps_init() {
   if (!boot_cpu_done.exchange(true)) {  // the boot CPU fills the shared IDT
     for (int v = 0; v < 32; ++v) idt[v] = gate(trap_stubs[v]);
     for (int v : {kDoubleFault, kNmi, kMachineCheck}) idt[v].ist = 1;
+    idt[kPageFault].ist = 2;
     idt[kWakeVector] = gate(reinterpret_cast<uint64_t>(irq_acknowledge_stub));
     idt[kTimerVector] = gate(reinterpret_cast<uint64_t>(irq_acknowledge_stub));
     idt[kSpuriousVector] = gate(reinterpret_cast<uint64_t>(irq_spurious_stub));
   } else {
     tables = static_cast<CpuTables*>(boot_heap_allocate(sizeof(CpuTables), 16));
     if (tables == nullptr) return Error(Errc::kExhausted, "traps: no memory for a CPU's tables");
-    *tables = CpuTables{};
+    std::memset(static_cast<void*>(tables), 0, sizeof *tables);
   }
   uint64_t* gdt = tables->gdt;
   Tss& tss = tables->tss;
   tss.ist[0] = reinterpret_cast<uint64_t>(tables->fault_stack + sizeof tables->fault_stack);
+  tss.ist[1] = reinterpret_cast<uint64_t>(tables->page_fault_stack + sizeof tables->page_fault_stack);
   tss.io_map = sizeof(Tss);
 
   const auto base = reinterpret_cast<uint64_t>(&tss);
@@ -162,9 +171,13 @@ extern "C" void trap_entry(TrapFrame* f) {
     if (on_core()) serial_printf("  on CPU %u, running core %u's events\n", this_cpu(), this_core());
     else serial_printf("  on CPU %u (%s)\n", this_cpu(), this_cpu() == 0 ? "the boot CPU" : "not a core");
   }
-  if (v == 14)
-    serial_printf("  page fault address 0x%016llx (%s, %s)\n", static_cast<unsigned long long>(read_cr2()),
+  if (v == 14) {
+    const uint64_t cr2 = read_cr2();
+    serial_printf("  page fault address 0x%016llx (%s, %s)\n", static_cast<unsigned long long>(cr2),
           (f->error & 1) != 0 ? "protection" : "not present", (f->error & 2) != 0 ? "write" : "read");
+    if (in_stack_area(cr2) && !stack_area_mapped(cr2))
+      serial_printf("  a fiber stack overflowed (the address is in the guard below a stack)\n");
+  }
   const auto u = [](uint64_t x) { return static_cast<unsigned long long>(x); };
   serial_printf("  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", u(f->rax), u(f->rbx), u(f->rcx), u(f->rdx));
   serial_printf("  rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n", u(f->rsi), u(f->rdi), u(f->rbp), u(f->rsp));

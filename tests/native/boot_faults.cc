@@ -15,6 +15,16 @@ namespace {
 // Kept from being optimised into something else.
 [[gnu::noinline]] void touch(volatile int* p) { *p = 1; }
 
+// Deeper and deeper, each frame with a kilobyte of its own, until the
+// fiber's stack runs into its guard page.
+[[gnu::noinline]] int recurse(int depth, const volatile int* stop) {
+  volatile char frame[1024];
+  frame[0] = static_cast<char>(depth);
+  if (depth == *stop) return frame[0];  // never: *stop is -1
+  return recurse(depth + 1, stop) + frame[0];
+}
+volatile int g_never = -1;
+
 // A PVH start info as a loader lays it out (hvm_start_info, version 1), to
 // hand boot's own reader the maps QEMU never gives: none, and a broken one.
 struct StartInfo {
@@ -74,6 +84,9 @@ int main(int argc, char** argv) {
     // On a core, inside an event: the report names the core.
     ebb::Runtime runtime({.cores = 2});
     (void)runtime.run_on(1, [] { touch(reinterpret_cast<volatile int*>(0x0000700000000000)); });
+  } else if (std::strcmp(what, "stack-overflow") == 0) {
+    ebb::Runtime runtime({.cores = 1});
+    (void)runtime.run_on(0, [] { return recurse(0, &g_never); });
   } else if (std::strcmp(what, "exhaust-memory") == 0) {
     for (;;) {
       char* volatile block = new char[1 << 20];  // kept, so the allocation is not elided

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "drivers/virtio/split_queue.h"
+#include "runtime/fence.h"
 
 namespace ebb::virtio::fake {
 
@@ -78,7 +79,7 @@ class FakeDevice {
     const uint16_t old = used_idx_;
     used_idx_ = pending_idx_;
     __atomic_store_n(at<uint16_t>(used_ + 2), used_idx_, __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    ebb::full_fence();
     if (event_idx_) return crossed(used_event(), used_idx_, old);
     return (avail_flags() & kAvailNoInterrupt) == 0;
   }

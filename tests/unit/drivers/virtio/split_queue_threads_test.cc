@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "drivers/virtio/split_queue.h"
+#include "runtime/fence.h"
 #include "tests/unit/drivers/virtio/fake_device.h"
 
 namespace ebb::virtio {
@@ -55,7 +56,7 @@ void run(uint32_t size, bool event_idx) {
       }
       if (event_idx) device.set_avail_event(device.last_avail());
       else device.set_no_notify(false);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      ebb::full_fence();
       if (device.has_available()) continue;
       if (!wait_for(kick, stop, deadline)) return;
     }
