@@ -333,7 +333,8 @@ void idle(CoreState& c) {
     }
     rcu::detail::quiescent(c.id);
     if (!worked) idle(c);
-    else platform::share_turn(c.id);
+    // Every round, busy or not: a core with idle handlers never sleeps.
+    platform::share_turn(c.id);
   }
 }
 

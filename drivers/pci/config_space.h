@@ -33,10 +33,12 @@ class ConfigSpace {
   uint8_t read8(Address at, uint32_t offset) {
     return static_cast<uint8_t>(read32(at, offset & ~3u) >> ((offset & 3) * 8));
   }
-  // A 16-bit write within its dword (read, merge, write).
+  // A 16-bit write within its dword (read, merge, write). The Status
+  // register beside Command is write-one-to-clear: it is written as zeros.
   void write16(Address at, uint32_t offset, uint16_t value) {
     const uint32_t shift = (offset & 2) * 8;
-    const uint32_t old = read32(at, offset & ~3u);
+    uint32_t old = read32(at, offset & ~3u);
+    if ((offset & ~3u) == 0x04) old &= 0x0000ffffu;
     write32(at, offset & ~3u, (old & ~(0xffffu << shift)) | (uint32_t{value} << shift));
   }
 };

@@ -54,12 +54,23 @@ int read_bar(ConfigSpace& config, Function& f, int index, int count) {
   return 1;
 }
 
+// A BAR's size is a power of two; anything else is a device's invention.
+void check_size(Function& f, Bar& bar) {
+  if (bar.kind == Bar::Kind::kNone || (bar.size & (bar.size - 1)) == 0) return;
+  f.problems.push_back("a BAR whose size is not a power of two (ignored)");
+  bar = Bar{};
+}
+
 void read_bars(ConfigSpace& config, Function& f) {
   const int count = f.header_type == 0 ? 6 : f.header_type == 1 ? 2 : 0;
   // Decoding off while the BARs hold all ones (they would claim addresses).
   const uint16_t command = config.read16(f.address, kCommand);
   config.write16(f.address, kCommand, command & ~(kCommandIo | kCommandMemory));
-  for (int i = 0; i < count;) i += read_bar(config, f, i, count);
+  for (int i = 0; i < count;) {
+    const int used = read_bar(config, f, i, count);
+    check_size(f, f.bars[i]);
+    i += used;
+  }
   config.write16(f.address, kCommand, command);
 }
 

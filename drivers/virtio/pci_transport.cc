@@ -115,6 +115,7 @@ Result<PciTransport> PciTransport::open(pci::ConfigSpace& config, const pci::Fun
     return *bar + r.offset;
   };
   PciTransport t;
+  for (uint32_t& d : t.doorbells_) d = kNoDoorbell;
   Result<volatile uint8_t*> common = reach(caps->common);
   Result<volatile uint8_t*> notify = reach(caps->notify);
   Result<volatile uint8_t*> isr = reach(caps->isr);
@@ -186,6 +187,7 @@ Status PciTransport::setup_queue(uint16_t queue, uint16_t size, uint64_t descrip
                                  uint64_t device_area, uint16_t msix_vector) {
   const uint16_t most = max_queue_size(queue);
   if (most == 0) return Error(Errc::kInvalidArgument, "virtio: no such queue", queue);
+  if (queue >= kMaxQueues) return Error(Errc::kInvalidArgument, "virtio: more queues than the driver keeps", queue);
   if (size == 0 || size > most || (size & (size - 1)) != 0)
     return Error(Errc::kInvalidArgument, "virtio: a queue size that is not a power of two up to the device's",
                  size);
@@ -197,6 +199,12 @@ Status PciTransport::setup_queue(uint16_t queue, uint16_t size, uint64_t descrip
   store<uint16_t>(common_, kQueueMsixVector, msix_vector);
   if (load<uint16_t>(common_, kQueueMsixVector) != msix_vector)
     return Error(Errc::kExhausted, "virtio: the device refused the queue's MSI-X vector", msix_vector);
+  // The doorbell, checked against the notify region (both factors are the
+  // device's: 64-bit arithmetic, no wrap).
+  const uint64_t doorbell = uint64_t{load<uint16_t>(common_, kQueueNotifyOff)} * notify_multiplier_;
+  if (doorbell > notify_length_ || notify_length_ - doorbell < 2)
+    return Error(Errc::kInvalidArgument, "virtio: a queue's doorbell outside the notify region", queue);
+  doorbells_[queue] = static_cast<uint32_t>(doorbell);
   full_fence();
   store<uint16_t>(common_, kQueueEnable, 1);
   return {};
@@ -215,11 +223,9 @@ void PciTransport::driver_ok() {
 }
 
 void PciTransport::notify(uint16_t queue) const {
-  store<uint16_t>(common_, kQueueSelect, queue);
-  const uint32_t offset = uint32_t{load<uint16_t>(common_, kQueueNotifyOff)} * notify_multiplier_;
-  if (offset + 2 > notify_length_) return;  // a device that points outside its region: nothing to write
+  if (queue >= kMaxQueues || doorbells_[queue] == kNoDoorbell) return;  // not set up: nothing to ring
   full_fence();  // the ring before the doorbell
-  store<uint16_t>(notify_, offset, queue);
+  store<uint16_t>(notify_, doorbells_[queue], queue);
 }
 
 uint8_t PciTransport::read_isr() const { return load<uint8_t>(isr_, 0); }

@@ -100,6 +100,12 @@ class PciTransport {
   uint32_t device_length_ = 0;
   uint32_t notify_length_ = 0;
   uint32_t notify_multiplier_ = 0;
+  // Each queue's doorbell offset, read once at setup (the spec's way; a
+  // notify then touches only the doorbell, and cores notifying different
+  // queues share no select register). kNoDoorbell: not set up.
+  static constexpr uint16_t kMaxQueues = 129;  // 64 pairs and a control queue
+  static constexpr uint32_t kNoDoorbell = UINT32_MAX;
+  uint32_t doorbells_[kMaxQueues];
   uint64_t features_ = 0;
 };
 

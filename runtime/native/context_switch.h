@@ -5,6 +5,7 @@
 // record (as Boost.Context's fcontext does on hosted). Included only
 // through runtime/platform_switch.h.
 
+#include <atomic>
 #include <cstddef>
 
 #include "runtime/compiler.h"
@@ -44,13 +45,13 @@ EBB_ALWAYS_INLINE Stack* switch_to(Context* save, const Context& target, Stack* 
 
 namespace detail {
 // Set while core 0 shares the boot CPU with the Runtime's owner (cores.cc).
-extern bool g_core0_shares_boot_cpu;
+extern std::atomic<bool> g_core0_shares_boot_cpu;
 void offer_owner_turn();
 }  // namespace detail
 
 // Core 0, busy on the boot CPU: the owner's turn when it is due.
 EBB_ALWAYS_INLINE void share_turn(CoreId core) {
-  if (core == 0 && detail::g_core0_shares_boot_cpu) detail::offer_owner_turn();
+  if (core == 0 && detail::g_core0_shares_boot_cpu.load(std::memory_order_relaxed)) detail::offer_owner_turn();
 }
 
 }  // namespace ebb::platform

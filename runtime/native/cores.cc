@@ -41,7 +41,7 @@ void run_core_on_cpu(void* core) { ebb::detail::run_core(static_cast<CoreId>(rei
 // idles keeps the owner waiting, and an owner that spins on its own keeps
 // core 0 from running; the runtime's own waits all take turns.
 struct BootCpuShare {
-  bool& active = detail::g_core0_shares_boot_cpu;  // a Runtime's core 0 is on the boot CPU
+  std::atomic<bool>& active = detail::g_core0_shares_boot_cpu;  // a Runtime's core 0 is on the boot CPU
   uint32_t busy_rounds = 0;  // share_turn looks at the clock every so often
   bool core0_exited = false;
   Context owner, core0;      // the suspended side
@@ -108,12 +108,11 @@ void join_core0() {
 
 }  // namespace
 
-bool detail::g_core0_shares_boot_cpu = false;
+constinit std::atomic<bool> detail::g_core0_shares_boot_cpu{false};
 
 void detail::offer_owner_turn() {
-  if (g_share.kicked.load(std::memory_order_relaxed) ||
+  if (g_share.kicked.exchange(false, std::memory_order_acq_rel) ||
       (++g_share.busy_rounds % kClockEveryRounds == 0 && now_ns() >= g_share.owner_poll_at)) {
-    g_share.kicked.store(false, std::memory_order_relaxed);
     switch_to_owner(&g_share.core0);
   }
 }

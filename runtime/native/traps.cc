@@ -161,7 +161,14 @@ void print_backtrace_from(uint64_t rbp, int skip_frames) {
 extern "C" void trap_entry(TrapFrame* f) {
   // One report: a CPU that faults while another reports waits for the power-off.
   static std::atomic<bool> reporting{false};
-  if (reporting.exchange(true)) for (;;) asm volatile("cli; hlt");
+  static uint32_t reporting_cpu = 0;
+  // (A fault inside the report itself powers off at once.)
+  if (reporting.exchange(true)) {
+    // (Before thread-local storage only the boot CPU runs: it is this one.)
+    if (rdmsr(kMsrFsBase) == 0 || this_cpu() == reporting_cpu) power_off(kExitException);
+    for (;;) asm volatile("cli; hlt");
+  }
+  reporting_cpu = rdmsr(kMsrFsBase) != 0 ? this_cpu() : 0;
   const auto v = static_cast<unsigned>(f->vector);
   serial_printf("\nebbkit: CPU exception %u (%s), error code 0x%llx, at rip 0x%016llx\n", v,
         v < 32 ? kNames[v] : "?", static_cast<unsigned long long>(f->error),

@@ -43,7 +43,7 @@ EcamConfigSpace* ecam_from_mcfg() {
     std::memcpy(&e, bytes + at, sizeof e);
     const uint64_t bytes_needed = (uint64_t{e.last_bus} - e.first_bus + 1) << 20;
     if (e.segment != 0 || e.last_bus < e.first_bus || e.first_bus != 0) continue;
-    if (e.base == 0 || e.base + bytes_needed > kIdentityMapped) continue;
+    if (e.base == 0 || e.base >= kIdentityMapped || bytes_needed > kIdentityMapped - e.base) continue;
     static EcamConfigSpace ecam(e.base, e.first_bus, e.last_bus);
     return &ecam;
   }
@@ -102,7 +102,7 @@ const char* machine_config_space_name() { return choice().name; }
 
 Result<volatile void*> map_bar(const Bar& bar) {
   if (!bar.memory() || bar.size == 0) return Error(Errc::kInvalidArgument, "pci: not a memory BAR");
-  if (bar.address == 0 || bar.address + bar.size > kIdentityMapped)
+  if (bar.address == 0 || bar.address >= kIdentityMapped || bar.size > kIdentityMapped - bar.address)
     return Error(Errc::kInvalidArgument, "pci: a BAR out of the identity map's reach (above 4 GiB)",
                  static_cast<int64_t>(bar.address >> 20));
   return reinterpret_cast<volatile void*>(bar.address);

@@ -110,6 +110,9 @@ class PageAllocatorRoot {
     return nullptr;
   }
 
+  // Slots are not reused (readers hold no lock): releases and grows use them up.
+  bool full() const { return region_count_.load(std::memory_order_relaxed) == kMaxRegions; }
+  // With the table not full (grow checks first).
   void publish(uintptr_t begin, uintptr_t end, PageAllocator* owner, BuddyRegion* buddy) {
     const std::size_t i = region_count_.load(std::memory_order_relaxed);
     regions_[i].owner = owner;
@@ -123,7 +126,11 @@ class PageAllocatorRoot {
   void unpublish(uintptr_t begin) {
     const std::size_t count = region_count_.load(std::memory_order_acquire);
     for (std::size_t i = 0; i < count; ++i) {
-      if (regions_[i].begin.load(std::memory_order_relaxed) != begin) continue;
+      // The live entry: an earlier region at the same base was given back
+      // already (the platform hands a base out again).
+      if (regions_[i].begin.load(std::memory_order_relaxed) != begin ||
+          regions_[i].end.load(std::memory_order_relaxed) == begin)
+        continue;
       regions_[i].end.store(begin, std::memory_order_relaxed);
       return;
     }
@@ -207,6 +214,7 @@ std::size_t PageAllocator::release_empty_regions() {
 Status PageAllocator::grow(std::size_t bytes_needed) {
   if (region_count_ == kMaxRegions)
     return Error(Errc::kExhausted, "PageAllocator: the node holds its maximum of regions");
+  if (root_.full()) return Error(Errc::kExhausted, "PageAllocator: the table of regions is full");
   // Room for the block at its alignment (a region is only 2 MiB aligned:
   // up to a block's worth of slack), the metadata (well under 1/64 of the
   // pages) and the BuddyRegion, in whole region_bytes: no more RAM than

@@ -69,6 +69,11 @@ class FakeConfigSpace final : public ConfigSpace {
       f.set_dword(offset, size_mask(f, static_cast<int>(offset - kFirstBar) / 4));
       return;
     }
+    if (offset == kCommand) {  // Status, the upper half, is write-one-to-clear
+      const uint32_t status = (f.dword(kCommand) >> 16) & ~(value >> 16);
+      f.set_dword(offset, (status << 16) | (value & 0xffffu));
+      return;
+    }
     f.set_dword(offset, value);
   }
 

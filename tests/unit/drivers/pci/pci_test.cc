@@ -91,6 +91,34 @@ TEST(Pci, A64BitBarInTheLastSlotIsAProblemNotARead) {
   EXPECT_STREQ(d.problems[0], "a 64-bit BAR in the last slot (no room for its upper half)");
 }
 
+TEST(Pci, ABarWhoseSizeIsNotAPowerOfTwoIsIgnored) {
+  FakeConfigSpace config;
+  FakeFunction& f = config.add({0, 3, 0}, 0x1af4, 0x1000, 0x02, 0x00);
+  f.set_dword(kFirstBar + 4, 0xfebf0000);
+  f.bar_size[1] = 0x3000;
+  Function d = describe(config, {0, 3, 0});
+  EXPECT_EQ(d.bars[1].kind, Bar::Kind::kNone);
+  ASSERT_EQ(d.problems.size(), 1u);
+  EXPECT_STREQ(d.problems[0], "a BAR whose size is not a power of two (ignored)");
+}
+
+// Status (beside Command) is write-one-to-clear: turning decoding off and on
+// and enabling the device leave its bits as the device set them.
+TEST(Pci, CommandWritesLeaveStatusAlone) {
+  FakeConfigSpace config;
+  FakeFunction& f = config.add({0, 3, 0}, 0x1af4, 0x1000, 0x02, 0x00);
+  f.set_word(kStatus, kStatusCapabilities | 0x8000);  // capabilities, and a parity error seen
+  f.bytes[kCapabilitiesPointer] = 0x40;
+  f.bytes[0x40] = kCapabilityMsix;
+  f.set_dword(kFirstBar + 4, 0xfebf0000);
+  f.bar_size[1] = 0x1000;
+  Function d = describe(config, {0, 3, 0});
+  enable_device(config, d);
+  EXPECT_EQ(d.capabilities.size(), 1u);
+  EXPECT_EQ(f.dword(kCommand) >> 16, uint32_t{kStatusCapabilities | 0x8000});
+  EXPECT_NE(f.dword(kCommand) & kCommandBusMaster, 0u);
+}
+
 // Capabilities at 0x40 -> 0x50 -> 0x60 (MSI-X) -> end.
 void add_capabilities(FakeFunction& f) {
   f.set_word(kStatus, kStatusCapabilities);

@@ -120,5 +120,27 @@ TEST(VirtioPci, ReadsTheRegionsWhereTheCapabilitiesSay) {
   EXPECT_EQ(transport->max_queue_size(3), 0);  // no queue 3
 }
 
+// A device whose doorbell for a queue lies outside its notify region (here
+// 0xffff x 4) gets no queue: nothing is ever written there.
+TEST(VirtioPci, ADoorbellOutsideTheNotifyRegionIsRefused) {
+  FakeConfigSpace config;
+  add_virtio_net(config);
+  std::memset(g_bar4, 0, sizeof g_bar4);
+  const uint16_t queues = 3, size = 256, notify_off = 0xffff;
+  std::memcpy(g_bar4 + 0x12, &queues, 2);
+  std::memcpy(g_bar4 + 0x18, &size, 2);
+  std::memcpy(g_bar4 + 0x1e, &notify_off, 2);
+  auto transport = PciTransport::open(config, pci::describe(config, kAt), &map_bar4);
+  ASSERT_TRUE(transport.ok());
+  Status s = transport->setup_queue(0, 256, 0x1000, 0x2000, 0x3000, kNoVector);
+  ASSERT_FALSE(s.ok());
+  EXPECT_STREQ(s.error().message(), "virtio: a queue's doorbell outside the notify region");
+  uint8_t before[0x1000];
+  std::memcpy(before, g_bar4 + 0x3000, sizeof before);
+  transport->notify(0);  // never set up: rings nothing
+  EXPECT_EQ(std::memcmp(before, g_bar4 + 0x3000, sizeof before), 0);
+  EXPECT_FALSE(transport->setup_queue(0, 100, 0x1000, 0x2000, 0x3000, kNoVector).ok());  // not a power of two
+}
+
 }  // namespace
 }  // namespace ebb::virtio
