@@ -54,26 +54,31 @@ int NetworkFlags::parse(const char* program, const char* name, const char* value
     dhcp = true;
     return 1;
   }
-  if (std::strcmp(name, "tap-queues") == 0) {
+  if (std::strcmp(name, "queues") == 0 || std::strcmp(name, "tap-queues") == 0) {
     uint64_t n = 0;
-    if (!parse_number(program, "--tap-queues", value, 1, 256, &n)) return -1;
-    tap_queues = static_cast<uint32_t>(n);
+    if (!parse_number(program, "--queues", value, 1, 256, &n)) return -1;
+    queues = static_cast<uint32_t>(n);
     return 1;
   }
   return 0;
 }
 
-bool NetworkFlags::check(const char* program) const {
+bool NetworkFlags::check(const char* program) {
   auto fail = [program](const char* message) {
     std::fprintf(stderr, "%s: %s\n", program, message);
     return false;
   };
+  if (kNative) {
+    if (!stack) return fail("a native image has no Linux sockets: --net=stack only");
+    if (!tap.empty()) return fail("a native image serves on its virtio-net device: no --tap");
+    if (ip == 0) dhcp = true;
+  }
   if (!stack) {
     if (!tap.empty() || ip != 0 || dhcp || gateway != 0)
       return fail("--tap, --ip, --gateway and --dhcp need --net=stack");
     return true;
   }
-  if (tap.empty()) return fail("--net=stack needs --tap=NAME");
+  if (tap.empty() && !kNative) return fail("--net=stack needs --tap=NAME");
   if (ip == 0 && !dhcp) return fail("--net=stack needs --ip=ADDRESS/PREFIX or --dhcp");
   if (ip != 0 && dhcp) return fail("--ip and --dhcp exclude each other");
   if (gateway != 0 && dhcp) return fail("--gateway comes from DHCP with --dhcp");
@@ -85,12 +90,17 @@ bool NetworkFlags::check(const char* program) const {
 }
 
 const char* NetworkFlags::usage() {
+  if (kNative)
+    return "      --ip=ADDR/PREFIX      the address on the virtio-net device (default: DHCP)\n"
+           "      --gateway=ADDR        the default gateway (with --ip)\n"
+           "      --dhcp                lease an address (the default without --ip)\n"
+           "      --queues=N            virtio-net queue pairs (default: one per core)\n";
   return "      --net=posix|stack     network: Linux sockets (default) or the own TCP/IP stack\n"
          "      --tap=NAME            with --net=stack: the TAP device to run on\n"
          "      --ip=ADDR/PREFIX      with --net=stack: the stack's address\n"
          "      --gateway=ADDR        with --net=stack: the default gateway\n"
          "      --dhcp                with --net=stack: lease an address instead of --ip\n"
-         "      --tap-queues=N        with --net=stack: TAP queues (multi_queue; default 1)\n";
+         "      --queues=N            with --net=stack: TAP queues (multi_queue; default 1)\n";
 }
 
 }  // namespace ebb::apps

@@ -4,7 +4,11 @@
 // device (apps/common/network.h starts either).
 //
 //   --net=stack --tap=NAME (--ip=ADDR/PREFIX [--gateway=ADDR] | --dhcp)
-//               [--tap-queues=N]
+//               [--queues=N]
+//
+// A native image has only the own stack, on the machine's virtio-net: no
+// --net or --tap; without --ip it leases an address by DHCP; --queues is
+// the number of queue pairs asked of the device (default one per core).
 
 #include <cstdint>
 #include <string>
@@ -12,21 +16,31 @@
 namespace ebb::apps {
 
 struct NetworkFlags {
-  bool stack = false;
+  // Built into a native image (only the own stack, on virtio-net).
+#if EBB_PLATFORM_NATIVE
+  static constexpr bool kNative = true;
+#else
+  static constexpr bool kNative = false;
+#endif
+
+  bool stack = kNative;
   std::string tap;
   uint32_t ip = 0;
   uint8_t prefix = 24;
   uint32_t gateway = 0;
   bool dhcp = false;
-  uint32_t tap_queues = 1;
+  // Device queues: the TAP's (hosted), virtio-net pairs (native; 0: one
+  // per core).
+  uint32_t queues = kNative ? 0 : 1;
 
   // Takes one flag by its long name (without "--"): "net", "tap", "ip",
-  // "gateway", "dhcp", "tap-queues". Returns 1 when taken, 0 when the name
+  // "gateway", "dhcp", "queues" (and "tap-queues", its older name). Returns 1 when taken, 0 when the name
   // is not a network flag, -1 after printing an error ("PROGRAM: ...").
   int parse(const char* program, const char* name, const char* value);
   // After all flags: prints an error and returns false when they do not fit
   // together (--net=stack without --tap, --ip with --dhcp, ...).
-  bool check(const char* program) const;
+  // Natively, no --ip means --dhcp.
+  bool check(const char* program);
   // Lines for --help.
   static const char* usage();
 };

@@ -25,7 +25,9 @@ void* allocate_or_panic(std::size_t bytes, std::size_t alignment = 16) {
   if (p == nullptr) ebb::panic("out of memory: operator new(%zu)", bytes);
   return p;
 }
-void* allocate_or_null(std::size_t bytes) noexcept { return std::malloc(bytes); }
+void* allocate_or_null(std::size_t bytes, std::size_t alignment = 16) noexcept {
+  return alignment <= 16 ? std::malloc(bytes) : std::aligned_alloc(alignment, bytes);
+}
 }  // namespace
 
 void* operator new(std::size_t bytes) { return allocate_or_panic(bytes); }
@@ -34,6 +36,12 @@ void* operator new(std::size_t bytes, std::align_val_t a) { return allocate_or_p
 void* operator new[](std::size_t bytes, std::align_val_t a) { return allocate_or_panic(bytes, static_cast<std::size_t>(a)); }
 void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept { return allocate_or_null(bytes); }
 void* operator new[](std::size_t bytes, const std::nothrow_t&) noexcept { return allocate_or_null(bytes); }
+void* operator new(std::size_t bytes, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return allocate_or_null(bytes, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t bytes, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return allocate_or_null(bytes, static_cast<std::size_t>(a));
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
@@ -45,6 +53,7 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::f
 
 // What libstdc++'s containers call where they would throw.
 namespace std {
+const nothrow_t nothrow{};  // libstdc++'s own comes with its new-handler machinery
 [[noreturn]] void __throw_bad_alloc() { ebb::panic("std::bad_alloc"); }
 [[noreturn]] void __throw_bad_array_new_length() { ebb::panic("std::bad_array_new_length"); }
 [[noreturn]] void __throw_length_error(const char* what) { ebb::panic("std::length_error: %s", what); }

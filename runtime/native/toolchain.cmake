@@ -18,3 +18,8 @@ set(CMAKE_C_FLAGS_INIT "${EBB_NATIVE_FLAGS}")
 set(CMAKE_CXX_FLAGS_INIT "${EBB_NATIVE_FLAGS}")
 set(CMAKE_ASM_FLAGS_INIT "-DEBB_PLATFORM_NATIVE=1")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-nostdlib -static -no-pie -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,--no-warn-rwx-segments")
+# libstdc++'s archive only for what its headers leave out of line (the hash
+# tables' rehash policy), libgcc for the compiler's helpers (popcount
+# without POPCNT): last on every link line, after every library an image
+# links, whatever order the images name theirs in.
+set(CMAKE_CXX_STANDARD_LIBRARIES "-lstdc++ -lgcc")

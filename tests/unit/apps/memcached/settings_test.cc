@@ -103,7 +103,7 @@ TEST(SettingsTest, NetworkFlagsPickTheOwnStack) {
   EXPECT_EQ(s.network.ip, 0xc6120002u);
   EXPECT_EQ(s.network.prefix, 24);
   EXPECT_EQ(s.network.gateway, 0xc6120001u);
-  EXPECT_EQ(s.network.tap_queues, 2u);
+  EXPECT_EQ(s.network.queues, 2u);
   ASSERT_EQ(parse({"--net=stack", "--tap", "t1", "--dhcp"}, &s), 0);
   EXPECT_TRUE(s.network.dhcp);
   EXPECT_EQ(s.network.ip, 0u);
