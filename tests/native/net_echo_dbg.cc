@@ -11,8 +11,17 @@ void echo_connection(ebb::net::Connection c) {
   c.on_writable([c]() mutable { c.resume_receive(); });
 }
 }
-int main(int, char**) {
+#include <cstring>
+#include <string>
+int main(int argc, char** argv) {
   ebb::apps::NetworkFlags flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string a(argv[i] + 2);
+    auto eq = a.find('=');
+    std::string v = eq == std::string::npos ? "" : a.substr(eq + 1);
+    if (eq != std::string::npos) a.resize(eq);
+    if (flags.parse("net-echo", a.c_str(), v.c_str()) != 1) return 2;
+  }
   if (!flags.check("net-echo")) return 2;
   ebb::Runtime runtime(ebb::RuntimeOptions{});
   auto r = runtime.run_on(0, [&]() -> ebb::Result<uint16_t> {
