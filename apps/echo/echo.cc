@@ -7,19 +7,27 @@
 // connection whose replies pile up past the high watermark stops reading
 // until they drain, so a client that sends without reading is slowed by TCP
 // instead of growing the server's memory. SIGINT or SIGTERM stops it.
+//
+// The same source is a native image (build/native/images/ebb-echo.elf): its
+// flags come from the kernel command line, after the image's own
+// ebb.NAME=VALUE words, and it echoes until the machine powers off (there
+// are no signals).
 
+#if !defined(EBB_PLATFORM_NATIVE)
 #include <signal.h>
+
+#include <thread>
+
+#include "ebbs/net/posix/stats.h"
+#endif
 
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <thread>
-
 #include <string>
 
 #include "apps/common/flags.h"
 #include "apps/common/network.h"
-#include "ebbs/net/posix/stats.h"
 #include "runtime/runtime.h"
 
 namespace {
@@ -105,6 +113,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+#if !defined(EBB_PLATFORM_NATIVE)
   // SIGINT and SIGTERM go to a thread of their own (blocked everywhere else:
   // the cores inherit this mask), which asks the runtime to stop.
   sigset_t stop_signals;
@@ -112,6 +121,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+#endif
 
   ebb::Runtime runtime({.cores = static_cast<uint32_t>(cores)});
   auto ports = runtime.run_on(0, [port, &network]() -> ebb::Result<uint16_t> {
@@ -135,6 +145,11 @@ int main(int argc, char** argv) {
               cores, g_network->describe().c_str());
   std::fflush(stdout);
 
+#if defined(EBB_PLATFORM_NATIVE)
+  // Nothing asks a native image to stop: it echoes until the VM powers off.
+  runtime.wait_for_shutdown_request();
+  std::printf("ebb-echo: stopped\n");
+#else
   std::thread signals([&stop_signals] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
@@ -146,5 +161,6 @@ int main(int argc, char** argv) {
   std::printf("ebb-echo: stopped; %" PRIu64 " connections, %" PRIu64 " bytes echoed, %" PRIu64
               " datagrams\n",
               s.accepted, s.bytes_sent, s.datagrams_sent);
+#endif
   return 0;
 }

@@ -7,13 +7,21 @@
 // (apps/memcached/store). memcached's flags work as memcached's do;
 // `--help` lists them. SIGINT or SIGTERM stops it, printing each core's
 // share of the work.
+//
+// The same source is a native image (build/native/images/ebb-memcached.elf):
+// its flags come from the kernel command line, after the image's own
+// ebb.NAME=VALUE words, and it serves until the machine powers off (there
+// are no signals).
 
+#if !defined(EBB_PLATFORM_NATIVE)
 #include <signal.h>
+
+#include <thread>
+#endif
 
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "apps/memcached/protocol/context.h"
@@ -38,8 +46,9 @@ struct CoreShare {
   CounterValues requests;
 };
 
-// Read while the cores still run (a stopped core reports zeros).
-std::vector<CoreShare> read_core_shares(const Server& server) {
+// Read while the cores still run (a stopped core reports zeros). Hosted
+// only: natively nothing stops the cores.
+[[maybe_unused]] std::vector<CoreShare> read_core_shares(const Server& server) {
   std::vector<CoreShare> shares(server.cores);
   for (uint32_t core = 0; core < server.cores; ++core) {
     shares[core].runtime = core_stats(core);
@@ -68,12 +77,16 @@ int main(int argc, char** argv) {
   const int code = parse_settings(argc, argv, Runtime::available_cpus(), &settings, &exit_now);
   if (code != 0 || exit_now) return code;
 
+#if !defined(EBB_PLATFORM_NATIVE)
+  // SIGINT and SIGTERM go to a thread of their own (blocked everywhere
+  // else: the cores inherit this mask).
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+#endif
 
   RuntimeOptions options;
   options.cores = settings.cores;
@@ -120,6 +133,10 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   std::vector<CoreShare> shares;
+#if defined(EBB_PLATFORM_NATIVE)
+  // Nothing asks a native image to stop: it serves until the VM powers off.
+  runtime.wait_for_shutdown_request();
+#else
   std::thread signals([&stop_signals, &shares] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
@@ -128,6 +145,7 @@ int main(int argc, char** argv) {
   });
   runtime.wait_for_shutdown_request();
   signals.join();
+#endif
   print_core_shares(shares);
   return 0;
 }

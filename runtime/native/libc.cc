@@ -1,7 +1,13 @@
 // The C library functions the image's code and the compiler's output call:
 // memory and string primitives, snprintf and friends (runtime/native/format.cc),
-// abort. Nothing else of a libc exists in the image.
+// getopt (runtime/native/getopt.cc), the time of day, inet_pton, abort.
+// Nothing else of a libc exists in the image.
 
+#include <arpa/inet.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
@@ -10,8 +16,77 @@
 
 #include "runtime/native/format.h"
 #include "runtime/native/smp.h"
+#include "runtime/native/x86.h"
 #include "runtime/panic.h"
 #include "runtime/platform.h"
+#include "runtime/stats.h"
+
+namespace {
+
+// The time of day from the CMOS real-time clock (QEMU sets it from the
+// host's clock, in UTC), read once: later reads add the runtime's clock.
+struct WallClock {
+  int64_t unix_seconds;  // at boot_ns
+  uint64_t boot_ns;
+};
+
+uint8_t cmos(uint8_t reg) {
+  ebb::native::outb(0x70, reg);
+  return ebb::native::inb(0x71);
+}
+
+// Days since 1970-01-01 of a date in the proleptic Gregorian calendar
+// (Howard Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+int64_t read_rtc() {
+  constexpr uint8_t kRegisters[] = {0x00, 0x02, 0x04, 0x07, 0x08, 0x09};  // s m h day month year
+  uint8_t now[6], again[6];
+  // The same values twice, neither read during an update: a consistent time.
+  auto read = [&](uint8_t* out) {
+    while (cmos(0x0a) & 0x80) {  // update in progress (it lasts under 2 ms)
+    }
+    for (int i = 0; i < 6; ++i) out[i] = cmos(kRegisters[i]);
+  };
+  read(again);
+  do {
+    for (int i = 0; i < 6; ++i) now[i] = again[i];
+    read(again);
+  } while (__builtin_memcmp(now, again, sizeof now) != 0);
+  const uint8_t status_b = cmos(0x0b);
+  const bool pm = (now[2] & 0x80) != 0;
+  now[2] &= 0x7f;
+  if ((status_b & 0x04) == 0)  // BCD, not binary
+    for (uint8_t& v : now) v = static_cast<uint8_t>((v >> 4) * 10 + (v & 0x0f));
+  if ((status_b & 0x02) == 0 && pm != (now[2] == 12))  // 12-hour: 12 AM is 0, 1 PM is 13
+    now[2] = static_cast<uint8_t>((now[2] + 12) % 24);
+  // Two digits of year: this century (the century register is not always there).
+  const int64_t days = days_from_civil(2000 + now[5], now[4], now[3]);
+  return days * 86400 + now[2] * 3600 + now[1] * 60 + now[0];
+}
+
+const WallClock& wall_clock() {
+  static WallClock clock;
+  static std::atomic<int> state{0};  // 0: unread, 1: being read, 2: read
+  int expected = 0;
+  if (state.compare_exchange_strong(expected, 1, std::memory_order_acquire)) {
+    clock.boot_ns = ebb::platform::now_ns();
+    clock.unix_seconds = read_rtc();
+    state.store(2, std::memory_order_release);
+  }
+  while (state.load(std::memory_order_acquire) != 2) {
+  }
+  return clock;
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -270,6 +345,60 @@ char* strstr(const char* haystack, const char* needle) {
   for (; *haystack != '\0'; ++haystack)
     if (strncmp(haystack, needle, n) == 0) return const_cast<char*>(haystack);
   return n == 0 ? const_cast<char*>(haystack) : nullptr;
+}
+
+// Seconds since 1970 (UTC), from the RTC and the runtime's clock.
+time_t time(time_t* out) {
+  const WallClock& clock = wall_clock();
+  const time_t now =
+      static_cast<time_t>(clock.unix_seconds +
+                          static_cast<int64_t>((ebb::platform::now_ns() - clock.boot_ns) / 1'000'000'000u));
+  if (out != nullptr) *out = now;
+  return now;
+}
+
+// One image is one process: it has the first pid.
+pid_t getpid() { return 1; }
+
+// The CPU time of "the process": the time the running cores spent in
+// events, as user time (what Linux sums over a process's threads); there is
+// no kernel under the image, so no system time. (Zeros before the runtime
+// starts and after it stops: stopped cores report none.)
+int getrusage(int who, struct rusage* usage) {
+  if (who != RUSAGE_SELF) {
+    *__errno_location() = 22;  // EINVAL: no children, no threads of their own
+    return -1;
+  }
+  __builtin_memset(usage, 0, sizeof *usage);
+  const uint64_t busy_ns = ebb::total_stats().busy_ns;
+  usage->ru_utime.tv_sec = static_cast<time_t>(busy_ns / 1'000'000'000u);
+  usage->ru_utime.tv_usec = static_cast<suseconds_t>(busy_ns % 1'000'000'000u / 1000);
+  return 0;
+}
+
+// Text to an address, as glibc reads it: IPv4 only (four decimal parts of
+// at most 255, no leading zeros, nothing after); other families are not
+// supported (-1, EAFNOSUPPORT).
+int inet_pton(int family, const char* text, void* out) {
+  if (family != AF_INET) {
+    *__errno_location() = 97;  // EAFNOSUPPORT
+    return -1;
+  }
+  uint8_t parts[4];
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0 && *text++ != '.') return 0;
+    if (*text < '0' || *text > '9') return 0;
+    if (text[0] == '0' && text[1] >= '0' && text[1] <= '9') return 0;  // leading zero
+    unsigned value = 0;
+    for (; *text >= '0' && *text <= '9'; ++text) {
+      value = value * 10 + static_cast<unsigned>(*text - '0');
+      if (value > 255) return 0;
+    }
+    parts[i] = static_cast<uint8_t>(value);
+  }
+  if (*text != '\0') return 0;
+  __builtin_memcpy(out, parts, sizeof parts);  // network order: as written
+  return 1;
 }
 
 [[noreturn]] void abort() { ebb::panic("abort() called"); }

@@ -11,6 +11,14 @@
 namespace ebb::memcached::testing {
 namespace {
 
+// The image's console cannot be captured: in the image only the exit codes
+// are checked, not the messages.
+#if defined(EBB_PLATFORM_NATIVE)
+#define EBB_CAN_CAPTURE_OUTPUT 0
+#else
+#define EBB_CAN_CAPTURE_OUTPUT 1
+#endif
+
 int parse(std::initializer_list<const char*> args, Settings* settings, bool* exit_now = nullptr) {
   std::vector<std::string> storage = {"ebb-memcached"};
   for (const char* a : args) storage.emplace_back(a);
@@ -56,7 +64,9 @@ TEST(SettingsTest, ShortLongAndAttachedForms) {
 
 TEST(SettingsTest, BadValuesAreErrors) {
   Settings s;
+#if EBB_CAN_CAPTURE_OUTPUT
   ::testing::internal::CaptureStderr();
+#endif
   EXPECT_EQ(parse({"-p", "70000"}, &s), 2);
   EXPECT_EQ(parse({"-t", "0"}, &s), 2);
   EXPECT_EQ(parse({"-m", "x"}, &s), 2);
@@ -76,6 +86,7 @@ TEST(SettingsTest, BadValuesAreErrors) {
   EXPECT_EQ(parse({"--frobnicate"}, &s), 2);
   EXPECT_EQ(parse({"extra"}, &s), 2);
   EXPECT_EQ(parse({"--idle-spin=soon"}, &s), 2);
+#if EBB_CAN_CAPTURE_OUTPUT
   const std::string errors = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(errors.find("ebb-memcached: -p wants a whole number from 0 to 65535, not '70000'"),
             std::string::npos)
@@ -90,6 +101,7 @@ TEST(SettingsTest, BadValuesAreErrors) {
   EXPECT_NE(errors.find("--tap, --ip, --gateway and --dhcp need --net=stack"), std::string::npos);
   EXPECT_NE(errors.find("-p needs a value"), std::string::npos);
   EXPECT_NE(errors.find("unknown argument '--frobnicate'"), std::string::npos);
+#endif
 }
 
 TEST(SettingsTest, NetworkFlagsPickTheOwnStack) {
@@ -114,14 +126,18 @@ TEST(SettingsTest, NetworkFlagsPickTheOwnStack) {
 TEST(SettingsTest, HelpAndVersionExitAtOnce) {
   Settings s;
   bool exit_now = false;
+#if EBB_CAN_CAPTURE_OUTPUT
   ::testing::internal::CaptureStdout();
+#endif
   EXPECT_EQ(parse({"--help"}, &s, &exit_now), 0);
   EXPECT_TRUE(exit_now);
   EXPECT_EQ(parse({"-V"}, &s, &exit_now), 0);
   EXPECT_TRUE(exit_now);
+#if EBB_CAN_CAPTURE_OUTPUT
   const std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("usage: ebb-memcached"), std::string::npos);
   EXPECT_NE(out.find(kVersion), std::string::npos);
+#endif
 }
 
 }  // namespace
