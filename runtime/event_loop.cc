@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "runtime/fence.h"
 #include "runtime/fiber.h"
 #include "runtime/future.h"
 #include "runtime/idle_handler.h"
@@ -40,7 +41,6 @@ constexpr uint64_t kRcuRecheckNs = 1'000'000;
 constexpr uint64_t kOverflowRecheckNs = 50'000;
 // A spinning core with watched fds asks epoll every (mask + 1) spins.
 constexpr unsigned kIoPollMask = 127;
-// A spinning core with watched fds asks epoll every (mask + 1) spins.
 
 inline void cpu_relax() { __builtin_ia32_pause(); }
 
@@ -254,10 +254,29 @@ bool run_idle_handlers(CoreState& c) {
   return worked;
 }
 
+// Before the core sleeps: every handler's arm hook (runtime/idle_handler.h).
+// True when it must not sleep: a hook saw work waiting, or a handler without
+// a hook is there (a hook may have added one).
+bool arm_idle_handlers(CoreState& c) {
+  bool work = false;
+  c.in_idle_handler = true;
+  for (std::size_t i = 0; i < c.idle_handlers.size(); ++i) {
+    IdleHandlerEntry& e = c.idle_handlers[i];
+    if (!e.removed && e.arm && e.arm()) work = true;
+  }
+  c.in_idle_handler = false;
+  std::erase_if(c.idle_handlers, [](const IdleHandlerEntry& e) { return e.removed; });
+  return work || c.unarmed_idle_handlers != 0;
+}
+
 void idle(CoreState& c) {
   const Phase phase = g_phase.load(std::memory_order_acquire);
   const bool draining = phase >= Phase::kDraining;
-  if (!draining && !c.idle_handlers.empty()) return;  // pollers keep the core busy
+  // Idle handlers run only while the runtime runs; while it drains the core
+  // sleeps as one without them.
+  const bool polling = !draining && !c.idle_handlers.empty();
+  // A poller without an arm hook keeps the core busy: nothing would wake it.
+  if (polling && c.unarmed_idle_handlers != 0) return;
 
   const uint64_t start = platform::now_ns();
   c.counters.idle_since_ns.store(start, std::memory_order_relaxed);
@@ -274,7 +293,9 @@ void idle(CoreState& c) {
   if (!draining && c.config.idle_spin_ns != 0) {
     const uint64_t spin_end = std::min(start + c.config.idle_spin_ns, deadline);
     for (unsigned i = 1;; ++i) {
-      if (has_work(c)) {
+      // The pollers too (every handler has an arm hook here): work that
+      // arrives while the core spins is taken at polling speed.
+      if (has_work(c) || (polling && run_idle_handlers(c))) {
         found_work = true;
         break;
       }
@@ -298,7 +319,18 @@ void idle(CoreState& c) {
     // then reads `sleeping`; we set `sleeping`, then look for events. Either
     // it sees us asleep and wakes us, or we see its event here.
     c.sleeping.store(true, std::memory_order_seq_cst);
-    if (!has_work(c) && g_phase.load(std::memory_order_acquire) == phase) {
+    // The same with the devices: arm hooks look for work after `sleeping`
+    // is set (the fence orders the store before their loads, whatever
+    // order they use), and wake_core_for_device looks at `sleeping` after
+    // its caller made the work visible. Natively the device's interrupt
+    // needs neither: raised after arm(), it ends the hlt below even when
+    // it comes before the sti (runtime/native/cores.cc, wait_for_work).
+    bool armed_work = false;
+    if (polling) {
+      full_fence();
+      armed_work = arm_idle_handlers(c);
+    }
+    if (!armed_work && !has_work(c) && g_phase.load(std::memory_order_acquire) == phase) {
       rcu::detail::enter_idle(c.id);
       platform::wait_for_work(c.id, deadline);
       rcu::detail::exit_idle(c.id);
@@ -333,7 +365,9 @@ void idle(CoreState& c) {
     }
     rcu::detail::quiescent(c.id);
     if (!worked) idle(c);
-    // Every round, busy or not: a core with idle handlers never sleeps.
+    // Every round, busy or not: a core with idle handlers without arm hooks
+    // never sleeps. (A sleeping core 0 gives the owner its turn in
+    // platform::wait_for_work.)
     platform::share_turn(c.id);
   }
 }
@@ -650,12 +684,13 @@ bool cancel_timer(TimerId id) {
 
 // ---- idle handlers ---------------------------------------------------------
 
-Result<IdleHandlerId> add_idle_handler(Function<bool()> handler) {
+Result<IdleHandlerId> add_idle_handler(Function<bool()> poll, Function<bool()> arm) {
   detail::CoreState* c = detail::tls_core;
   if (c == nullptr) return Error(Errc::kNotOnCore, "add_idle_handler: not on a core");
   const IdleHandlerId id = c->next_idle_handler_id++;
+  if (!arm) ++c->unarmed_idle_handlers;
   PlatformHeapScope core_lifetime;
-  c->idle_handlers.push_back({id, std::move(handler), false});
+  c->idle_handlers.push_back({id, std::move(poll), std::move(arm), false});
   return id;
 }
 
@@ -664,11 +699,19 @@ bool remove_idle_handler(IdleHandlerId id) {
   for (detail::IdleHandlerEntry& e : c.idle_handlers) {
     if (e.id != id || e.removed) continue;
     e.removed = true;  // erased after the turn: it may be the handler running now
+    if (!e.arm) --c.unarmed_idle_handlers;
     if (!c.in_idle_handler)
       std::erase_if(c.idle_handlers, [](const detail::IdleHandlerEntry& x) { return x.removed; });
     return true;
   }
   return false;
+}
+
+void wake_core_for_device(CoreId core) {
+  using namespace detail;
+  if (g_phase.load(std::memory_order_acquire) == Phase::kStopped || core >= num_cores()) return;
+  full_fence();  // the caller's work is visible before we look at `sleeping`
+  notify(*g_cores[core]);
 }
 
 // ---- stats -----------------------------------------------------------------

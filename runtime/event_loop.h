@@ -48,6 +48,7 @@ struct RemoteEvent : RemoteLink {
 struct IdleHandlerEntry {
   uint64_t id;
   Function<bool()> handler;
+  Function<bool()> arm;  // empty: the core may not sleep while this handler is there
   bool removed;
 };
 
@@ -86,6 +87,7 @@ struct CoreState {
   TimerHeap timers;
   std::deque<IdleHandlerEntry> idle_handlers;
   uint64_t next_idle_handler_id = 1;
+  uint32_t unarmed_idle_handlers = 0;  // handlers (not removed) without an arm hook
   bool in_idle_handler = false;
 
   // Events that yielded, oldest first (see yield()).

@@ -136,7 +136,11 @@ void apic_timer_calibrate() {
 void apic_timer_once(uint64_t ns) {
   write(kTimerDivide, 0x3);
   write(kTimerLvt, kTimerVector);  // one-shot, unmasked
-  uint64_t ticks = ns * g_timer_ticks_per_ms / 1'000'000;
+  // Far deadlines (TimerHeap::kNever, a core that sleeps until woken) in
+  // the longest count, without overflowing the product.
+  uint64_t ticks = ns / 1'000'000 > 0xffffffff / g_timer_ticks_per_ms
+                       ? 0xffffffff
+                       : ns * g_timer_ticks_per_ms / 1'000'000;
   if (ticks == 0) ticks = 1;
   if (ticks > 0xffffffff) ticks = 0xffffffff;
   write(kTimerInitial, static_cast<uint32_t>(ticks));

@@ -28,9 +28,12 @@ void apic_start_cpu(uint32_t apic_id, uint32_t trampoline_physical);
 void apic_send_ipi(uint32_t apic_id, uint8_t vector);
 
 // The vectors the image uses. Their handlers (trap_stubs.S) only
-// acknowledge the interrupt: its one job is to end a CPU's hlt.
+// acknowledge the interrupt: its one job is to end a CPU's hlt. Devices get
+// a vector of their own (runtime/native/interrupts.h), apart from the
+// runtime's wake-ups, so that one never stands for the other.
 inline constexpr uint8_t kWakeVector = 0xf0;
 inline constexpr uint8_t kTimerVector = 0xef;
+inline constexpr uint8_t kDeviceVector = 0xee;
 inline constexpr uint8_t kSpuriousVector = 0xff;
 
 // The local APIC timer, calibrated once against the TSC: one interrupt

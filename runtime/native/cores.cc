@@ -3,7 +3,8 @@
 // Runtime's owner (main, as a process's main thread is on hosted): each
 // has its own stack and thread-local storage, and they take turns (see
 // "the boot CPU" below). A core with nothing to do halts until an IPI
-// (wake_core) or its local APIC timer (the next deadline) ends the hlt.
+// (wake_core), its local APIC timer (the next deadline) or a device's
+// interrupt (runtime/native/interrupts.h) ends the hlt.
 
 #include <atomic>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "runtime/native/apic.h"
 #include "runtime/native/boot_heap.h"
 #include "runtime/native/cpu.h"
+#include "runtime/native/interrupts.h"
 #include "runtime/native/smp.h"
 #include "runtime/native/stack_area.h"
 #include "runtime/native/x86.h"
@@ -29,7 +31,7 @@ struct alignas(64) Sleep {
 };
 constinit Sleep g_sleep[kMaxCores];
 
-uint32_t cpu_of(CoreId core) { return core; }
+uint32_t cpu_of(CoreId core) { return native::cpu_of_core(core); }
 
 void run_core_on_cpu(void* core) { ebb::detail::run_core(static_cast<CoreId>(reinterpret_cast<uintptr_t>(core))); }
 
@@ -172,6 +174,12 @@ void wait_for_work(CoreId core, uint64_t deadline_ns) {
     if (deadline_ns != 0) native::apic_timer_once(deadline_ns - now);
     // sti takes effect after the next instruction: no interrupt slips in
     // between it and the hlt, so a wake-up sent after the check ends it.
+    // A device's interrupt needs no `pending`: it is sent whether or not
+    // the core sleeps, and one raised since its driver's arm() (the loop
+    // arms after setting `sleeping`, before calling here), while
+    // interrupts were off, waits in the local APIC's IRR and is taken
+    // right after the sti, ending the hlt at once. (A wake-up IPI, sent
+    // only to a core seen `sleeping`, needs the flag for the same window.)
     asm volatile("sti; hlt; cli" ::: "memory");
     if (deadline_ns != 0) native::apic_timer_stop();
   }
@@ -228,6 +236,8 @@ Context make_context(Stack* stack, ContextEntry entry, void* arg) {
 }  // namespace ebb::platform
 
 namespace ebb::native {
+
+uint32_t cpu_of_core(CoreId core) { return core; }
 
 void sleep_until(uint64_t until_ns) {
   do {  // the owner: core 0 gets a turn even when the time has come

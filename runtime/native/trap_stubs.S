@@ -83,7 +83,7 @@ trap_common:
         add $16, %rsp
         iretq
 
-/* Interrupts whose only job is to end a hlt (wake-ups, the timer):
+/* Interrupts whose only job is to end a hlt (wake-ups, the timer, devices):
    acknowledged at the local APIC and nothing else, so that they touch no
    register but those they save (the interrupted code's vector registers
    included; iretq restores the flags). xAPIC: a store to g_apic_eoi.

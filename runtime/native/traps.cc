@@ -106,6 +106,7 @@ Status traps_init() {
     idt[kPageFault].ist = 2;
     idt[kWakeVector] = gate(reinterpret_cast<uint64_t>(irq_acknowledge_stub));
     idt[kTimerVector] = gate(reinterpret_cast<uint64_t>(irq_acknowledge_stub));
+    idt[kDeviceVector] = gate(reinterpret_cast<uint64_t>(irq_acknowledge_stub));
     idt[kSpuriousVector] = gate(reinterpret_cast<uint64_t>(irq_spurious_stub));
   } else {
     tables = static_cast<CpuTables*>(boot_heap_allocate(sizeof(CpuTables), 16));

@@ -241,6 +241,152 @@ TEST(IdleHandlerNoCore, AddingOffACoreIsAnError) {
   EXPECT_EQ(id.error().code(), Errc::kNotOnCore);
 }
 
+// ---- idle handlers with arm hooks: polling under load, sleeping when idle ----
+
+// A device played by the test: work waits in `pending`; arm() enables its
+// "interrupt" and reports work already there; raise() publishes work and,
+// when the interrupt is enabled, interrupts (wakes the core) as a device
+// would. poll() takes the work and disables the interrupt again.
+struct FakeDevice {
+  std::atomic<int> pending{0};
+  std::atomic<int> taken{0};
+  std::atomic<bool> interrupt_enabled{false};
+  std::atomic<uint64_t> polls{0};
+  std::atomic<uint64_t> arms{0};
+  bool arm_reports_work = false;  // arm() always says work waits
+
+  bool poll() {
+    polls++;
+    const int n = pending.exchange(0);
+    if (n == 0) return false;
+    interrupt_enabled = false;
+    taken += n;
+    return true;
+  }
+  bool arm() {
+    arms++;
+    interrupt_enabled.store(true);  // seq_cst, as the loads below
+    return arm_reports_work || pending.load() != 0;
+  }
+  void raise(CoreId core) {
+    pending.fetch_add(1);
+    if (interrupt_enabled.exchange(false)) wake_core_for_device(core);
+  }
+  IdleHandlerId install() {
+    return add_idle_handler([this] { return poll(); }, [this] { return arm(); }).value();
+  }
+};
+
+// Bounded waits: generous, so that a slow machine passes; a lost wake-up
+// still fails instead of hanging.
+template <class Pred>
+bool eventually(Pred pred) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  return true;
+}
+
+// Once armed, the core sleeps: it neither polls nor re-arms until woken,
+// its idle time grows, and work made visible without a wake-up waits.
+// The device's interrupt (wake_core_for_device) wakes it, from a thread
+// or from another core, and it polls, takes the work and sleeps again.
+TEST_F(IdleHandlerTest, ArmedHandlerLetsTheCoreSleepUntilWoken) {
+  FakeDevice dev;
+  const IdleHandlerId id = on_core(1, [&] { return dev.install(); }).value();
+  ASSERT_TRUE(eventually([&] { return dev.arms.load() >= 1; }));
+  // Asleep now (or about to be): nothing more happens on core 1.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const uint64_t arms = dev.arms.load(), polls = dev.polls.load();
+  const uint64_t idle_before = core_stats(1).idle_ns;
+  dev.pending.fetch_add(1);  // work, but no interrupt
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(dev.arms.load(), arms);
+  EXPECT_EQ(dev.polls.load(), polls);
+  EXPECT_EQ(dev.taken.load(), 0);
+  EXPECT_GT(core_stats(1).idle_ns, idle_before);
+
+  // The interrupt, from a thread that is not a core.
+  ASSERT_TRUE(dev.interrupt_enabled.exchange(false));
+  wake_core_for_device(1);
+  ASSERT_TRUE(eventually([&] { return dev.taken.load() == 1; }));
+  ASSERT_TRUE(eventually([&] { return dev.arms.load() > arms; }));  // asleep again
+
+  // Work raised from another core wakes it too, each time.
+  for (int i = 2; i <= 50; ++i) {
+    ASSERT_TRUE(eventually([&] { return dev.interrupt_enabled.load(); }));
+    run(0, [&] { dev.raise(1); });
+    ASSERT_TRUE(eventually([&] { return dev.taken.load() == i; })) << "round " << i;
+  }
+  run(1, [id] { EXPECT_TRUE(remove_idle_handler(id)); });
+}
+
+// A handler without an arm hook keeps its core polling, even beside armed
+// ones: no arm hook runs and the core never counts idle time. Once it is
+// removed, the core arms and sleeps.
+TEST_F(IdleHandlerTest, HandlerWithoutArmKeepsTheCorePolling) {
+  FakeDevice dev;
+  std::atomic<uint64_t> plain_polls{0};
+  auto ids = on_core(1, [&] {
+    const IdleHandlerId armed = dev.install();
+    const IdleHandlerId plain = add_idle_handler([&plain_polls] {
+                                  plain_polls++;
+                                  return false;
+                                }).value();
+    return std::pair{armed, plain};
+  });
+  ASSERT_TRUE(ids.ok());
+  ASSERT_TRUE(eventually([&] { return plain_polls.load() >= 100; }));
+  const uint64_t arms = dev.arms.load();
+  const uint64_t idle_before = core_stats(1).idle_ns;
+  const uint64_t polls = plain_polls.load();
+  ASSERT_TRUE(eventually([&] { return plain_polls.load() >= polls + 100'000; }));
+  EXPECT_EQ(dev.arms.load(), arms);  // never armed while the plain one is there
+  EXPECT_EQ(core_stats(1).idle_ns, idle_before);
+  EXPECT_GE(dev.polls.load(), 100'000u);
+
+  run(1, [&] { EXPECT_TRUE(remove_idle_handler(ids->second)); });
+  ASSERT_TRUE(eventually([&] { return dev.arms.load() > arms; }));
+  dev.raise(1);
+  ASSERT_TRUE(eventually([&] { return dev.taken.load() == 1; }));
+  run(1, [&] { EXPECT_TRUE(remove_idle_handler(ids->first)); });
+}
+
+// An arm hook that reports work keeps the core awake: it polls, spins,
+// arms again, and never sleeps.
+TEST_F(IdleHandlerTest, ArmReportingWorkPreventsSleep) {
+  FakeDevice dev;
+  dev.arm_reports_work = true;
+  const IdleHandlerId id = on_core(1, [&] { return dev.install(); }).value();
+  ASSERT_TRUE(eventually([&] { return dev.arms.load() >= 1000; }));
+  EXPECT_GE(dev.polls.load(), dev.arms.load());
+  run(1, [id] { EXPECT_TRUE(remove_idle_handler(id)); });
+}
+
+// Without the spin (idle_spin_ns 0) the core arms at once; a handler may
+// still be added with one argument, and both kinds can be removed.
+TEST(IdleHandlerArm, NoSpinArmsAtOnceAndWakesForWork) {
+  FakeDevice dev;
+  Runtime runtime({.cores = 2, .idle_spin_ns = 0});
+  const IdleHandlerId id = runtime.run_on(1, [&] { return dev.install(); }).value();
+  for (int i = 1; i <= 20; ++i) {
+    ASSERT_TRUE(eventually([&] { return dev.interrupt_enabled.load(); }));
+    dev.raise(1);
+    ASSERT_TRUE(eventually([&] { return dev.taken.load() == i; })) << "round " << i;
+  }
+  ASSERT_TRUE(runtime.run_on(1, [id] { EXPECT_TRUE(remove_idle_handler(id)); }).ok());
+}
+
+TEST(IdleHandlerArm, WakingNoCoreDoesNothing) {
+  wake_core_for_device(0);  // no runtime
+  Runtime runtime({.cores = 1});
+  wake_core_for_device(5);  // no such core
+  wake_core_for_device(0);  // awake or not: it just looks again
+  EXPECT_TRUE(runtime.run_on(0, [] {}).ok());
+}
+
 // A lazy event waits for the core's next run, whatever wakes it, and
 // shutdown runs it too.
 TEST(SpawnLazy, RunsOnTheCoresNextRunAndAtShutdown) {
