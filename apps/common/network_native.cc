@@ -10,7 +10,8 @@ namespace ebb::apps {
 
 Result<std::unique_ptr<Network>> Network::Start(const NetworkFlags& flags) {
   virtio::VirtioNetOptions options;
-  options.queue_pairs = flags.queues != 0 ? flags.queues : num_cores();
+  // Core q polls queue q: more pairs than cores would leave some unread.
+  options.queue_pairs = flags.queues != 0 && flags.queues < num_cores() ? flags.queues : num_cores();
   Result<virtio::VirtioNet> nic = virtio::open_machine_virtio_net(options);
   if (!nic) return nic.error();
   const uint32_t queues = nic->queue_count();

@@ -11,6 +11,10 @@
 //   Stack<drivers::TapDevice>* stack = Stack<drivers::TapDevice>::Start(std::move(tap), config).block().value();
 //   stack->listen(7, [](Connection c) { ... }).block();
 //
+// Devices that can interrupt (an arm(queue) member, virtio-net natively)
+// are polled while their core is busy and wake it from sleep when idle;
+// others are polled without pause (the wire) or watched (TAP's fds).
+//
 // Steering: every packet of a flow belongs to the core that flow_core()
 // picks. Core q reads device queue q (for q < queue_count()); a frame whose
 // flow belongs to another core is handed to it as an event, so a device
@@ -168,6 +172,14 @@ class Stack {
     const uint32_t queue = core;
     if constexpr (requires(Device& d) { d.watch(queue, Function<void()>()); }) {
       return device_.watch(queue, [this, queue] { poll(queue); });
+    } else if constexpr (requires(Device& d) { { d.arm(queue) } -> std::same_as<bool>; }) {
+      // Polls under load; when the core runs dry the device's interrupt is
+      // armed and the core sleeps until it comes.
+      Result<IdleHandlerId> id = add_idle_handler([this, queue] { return poll(queue) > 0; },
+                                                  [this, queue] { return device_.arm(queue); });
+      if (!id) return id.error();
+      c.poller = *id;
+      return {};
     } else {
       Result<IdleHandlerId> id = add_idle_handler([this, queue] { return poll(queue) > 0; });
       if (!id) return id.error();
