@@ -114,8 +114,10 @@ TEST(DeviceInterrupts, ArmedCoreHaltsUntilItsDeviceInterrupts) {
 
 // Core 0 shares the boot CPU with the owner (this test): armed and
 // asleep, it still gives the owner its turns (the waits here end), and
-// the interrupt to its own MSI target, raised by the owner on that CPU
-// with interrupts off (so it waits in the IRR), gets its work taken.
+// its work is taken. The interrupt to its own MSI target, raised by the
+// owner on that CPU with interrupts off, waits in the IRR until core 0's
+// next `sti; hlt`, which it ends at once: harmless. (Here core 0 would
+// take the work without it too: it polls after every turn of the owner.)
 TEST(DeviceInterrupts, ArmedCoreZeroLetsTheOwnerRunAndWakesForItsDevice) {
   FakeDevice dev;
   Runtime runtime({.cores = 1});
