@@ -50,6 +50,14 @@ int NetworkFlags::parse(const char* program, const char* name, const char* value
     if (!parse_ip(value, &gateway)) return bad("an IPv4 address");
     return 1;
   }
+  if (std::strcmp(name, "poll") == 0) {
+    if (!kNative) {
+      std::fprintf(stderr, "%s: --poll is for native images (hosted, the TAP is watched by epoll)\n", program);
+      return -1;
+    }
+    poll = true;
+    return 1;
+  }
   if (std::strcmp(name, "dhcp") == 0) {
     dhcp = true;
     return 1;
@@ -94,7 +102,8 @@ const char* NetworkFlags::usage() {
     return "      --ip=ADDR/PREFIX      the address on the virtio-net device (default: DHCP)\n"
            "      --gateway=ADDR        the default gateway (with --ip)\n"
            "      --dhcp                lease an address (the default without --ip)\n"
-           "      --queues=N            virtio-net queue pairs (default: one per core)\n";
+           "      --queues=N            virtio-net queue pairs (default: one per core)\n"
+           "      --poll                poll the device, no interrupts (cores never sleep)\n";
   return "      --net=posix|stack     network: Linux sockets (default) or the own TCP/IP stack\n"
          "      --tap=NAME            with --net=stack: the TAP device to run on\n"
          "      --ip=ADDR/PREFIX      with --net=stack: the stack's address\n"

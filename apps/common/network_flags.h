@@ -32,6 +32,9 @@ struct NetworkFlags {
   // Device queues: the TAP's (hosted), virtio-net pairs (native; 0: one
   // per core).
   uint32_t queues = kNative ? 0 : 1;
+  // Native: poll the device without interrupts (cores never sleep; the
+  // lowest latency, a whole CPU each).
+  bool poll = false;
 
   // Takes one flag by its long name (without "--"): "net", "tap", "ip",
   // "gateway", "dhcp", "queues" (and "tap-queues", its older name). Returns 1 when taken, 0 when the name

@@ -12,6 +12,7 @@ Result<std::unique_ptr<Network>> Network::Start(const NetworkFlags& flags) {
   virtio::VirtioNetOptions options;
   // Core q polls queue q: more pairs than cores would leave some unread.
   options.queue_pairs = flags.queues != 0 && flags.queues < num_cores() ? flags.queues : num_cores();
+  options.interrupts = !flags.poll;
   Result<virtio::VirtioNet> nic = virtio::open_machine_virtio_net(options);
   if (!nic) return nic.error();
   const uint32_t queues = nic->queue_count();

@@ -249,7 +249,7 @@ Status VirtioNet::State::set_pairs(uint32_t wanted) {
 // An MSI-X entry per receive queue (entry q: queue q's message), when the
 // device has enough of them; otherwise every queue polls.
 Status VirtioNet::State::setup_interrupts(const VirtioNetOptions& options, MapBar map) {
-  if (options.rx_interrupt == nullptr) return {};
+  if (options.rx_interrupt == nullptr || !options.interrupts) return {};
   Result<pci::MsixLayout> layout = pci::msix_layout(*config, function);
   if (!layout) return {};  // no MSI-X: poll
   if (layout->entries < pairs) {

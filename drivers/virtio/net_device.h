@@ -70,6 +70,8 @@ struct VirtioNetOptions {
   // The message queue q's interrupt sends (null: no interrupts, poll only).
   // Asked once per receive queue at Open.
   Result<MsiMessage> (*rx_interrupt)(uint32_t queue) = nullptr;
+  // False: no interrupts at all; the cores poll without ever sleeping.
+  bool interrupts = true;
 };
 
 // Per queue pair; written by the cores using it.

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# vm_tap.sh IMAGE SMP QUEUES READY CLIENT...: boots a serving native image
-# on a multi-queue TAP in a network namespace of its own, at 198.18.4.2/24
-# (the TAP's kernel side is 198.18.4.1), with QUEUES virtio-net queue pairs
-# (mq=on), and runs CLIENT in the namespace once the console shows READY.
+# vm_tap.sh IMAGE SMP QUEUES READY CLIENT [IMAGE ARGS...]: boots a serving
+# native image on a multi-queue TAP in a network namespace of its own, at
+# 198.18.4.2/24 (the TAP's kernel side is 198.18.4.1), with QUEUES
+# virtio-net queue pairs (mq=on; the console must say the image uses them
+# all), and runs CLIENT in the namespace once the console shows READY.
 # The client reaches the VM at 198.18.4.2. Needs root and /dev/net/tun;
 # exits 77 (skipped) without them. Everything it made goes away at the end.
 set -u
 here="$(cd "$(dirname "$0")" && pwd)"
-image="$1" smp="$2" queues="$3" ready="$4"
-shift 4
-client="$*"
+image="$1" smp="$2" queues="$3" ready="$4" client="$5"
+shift 5
 ns="ebbvm-$$"
 
 skip() { echo "vm_tap.sh: skipped: $*"; exit 77; }
@@ -32,4 +32,5 @@ ip -n "$ns" link set tq0 up
 ip netns exec "$ns" "$here/../../deploy/boot-image" "$image" --smp "$smp" --timeout 300 \
   --qemu-arg -netdev --qemu-arg "tap,id=n0,ifname=tq0,script=no,downscript=no,vnet_hdr=off,queues=$queues" \
   --qemu-arg -device --qemu-arg "virtio-net-pci,netdev=n0,mq=on,vectors=$((2 * queues + 2)),romfile=" \
-  --ready "$ready" --client "$client" -- --ip=198.18.4.2/24 --queues="$queues"
+  --ready "$ready" --client "$client" --expect "virtio-net ($queues queue pairs, MSI-X)" \
+  -- --ip=198.18.4.2/24 --queues="$queues" "$@"

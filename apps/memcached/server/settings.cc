@@ -86,6 +86,7 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
       {"dhcp", no_argument, nullptr, 'N'},
       {"tap-queues", required_argument, nullptr, 'N'},
       {"queues", required_argument, nullptr, 'N'},
+      {"poll", no_argument, nullptr, 'N'},
       {"idle-spin", required_argument, nullptr, 'S'},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},

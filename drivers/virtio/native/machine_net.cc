@@ -38,7 +38,7 @@ Result<VirtioNet> open_machine_virtio_net(VirtioNetOptions options) {
     if (device_type(config, f) != 1) continue;
     pci::enable_device(config, f);
     options.dma = &native_device_address;
-    if (options.rx_interrupt == nullptr) options.rx_interrupt = &rx_interrupt;
+    if (options.rx_interrupt == nullptr && options.interrupts) options.rx_interrupt = &rx_interrupt;
     return VirtioNet::Open(config, f, &map, options);
   }
   return Error(Errc::kInvalidArgument, "virtio-net: no virtio network device on the machine's PCI buses");
