@@ -345,7 +345,7 @@ Result<VirtioNet> VirtioNet::Open(pci::ConfigSpace& config, const pci::Function&
     if (Status r = s.set_pairs(s.pairs); !r) {
       // The other pairs stay idle: one queue, the stack steers the rest.
       char why[kErrorTextSize];
-      std::printf("virtio-net: %s; using one queue pair\n", r.error().describe(why, sizeof why));
+      std::printf("%s; using one queue pair\n", r.error().describe(why, sizeof why));
       s.pairs = 1;
       s.interrupt_queues = std::min<uint32_t>(s.interrupt_queues, 1);
     }

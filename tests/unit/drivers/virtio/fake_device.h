@@ -33,12 +33,28 @@ struct Chain {
 class FakeDevice {
  public:
   void attach(uint8_t* block, const SplitQueue& q) {
+    base_ = kDeviceBase;
     block_ = block;
     size_ = q.size();
     event_idx_ = q.event_idx();
     desc_ = q.desc_address();
     avail_ = q.driver_address();
     used_ = q.device_address();
+    last_avail_ = used_idx_ = pending_idx_ = 0;
+  }
+
+  // A queue a driver laid out at `block` (which the device sees at
+  // `device_base`) without the test seeing its SplitQueue: SplitQueue's
+  // layout (descriptors, then the available ring, then the used ring at the
+  // end of bytes_needed).
+  void attach(uint8_t* block, uint64_t device_base, uint32_t size, bool event_idx) {
+    base_ = device_base;
+    block_ = block;
+    size_ = size;
+    event_idx_ = event_idx;
+    desc_ = device_base;
+    avail_ = device_base + 16u * size;
+    used_ = device_base + SplitQueue::bytes_needed(size) - (6u + sizeof(UsedElement) * size);
     last_avail_ = used_idx_ = pending_idx_ = 0;
   }
 
@@ -106,10 +122,11 @@ class FakeDevice {
  private:
   template <class T>
   T* at(uint64_t device_address) {
-    return reinterpret_cast<T*>(block_ + (device_address - kDeviceBase));
+    return reinterpret_cast<T*>(block_ + (device_address - base_));
   }
 
   uint8_t* block_ = nullptr;
+  uint64_t base_ = kDeviceBase;
   uint32_t size_ = 0;
   bool event_idx_ = false;
   uint64_t desc_ = 0, avail_ = 0, used_ = 0;
