@@ -46,7 +46,7 @@ TEST(SettingsTest, DefaultsAreMemcachedsExceptTheCores) {
 TEST(SettingsTest, ShortLongAndAttachedForms) {
   Settings s;
   ASSERT_EQ(parse({"-p", "4000", "-U4001", "--listen=127.0.0.1", "-t", "2", "--memory-limit=128",
-                   "-c", "10", "-I", "2m", "-vv", "-M", "-C", "--net=posix", "--idle-spin=0"},
+                   "-c", "10", "-I", "2m", "-vv", "-M", "-C", "--idle-spin=0"},
                   &s),
             0);
   EXPECT_EQ(s.tcp_port, 4000);
@@ -74,13 +74,22 @@ TEST(SettingsTest, BadValuesAreErrors) {
   EXPECT_EQ(parse({"-I", "512"}, &s), 2);         // under 1024 bytes
   EXPECT_EQ(parse({"-I", "2g"}, &s), 2);          // not a size
   EXPECT_EQ(parse({"-m", "1", "-I", "1m"}, &s), 2);  // over half the memory
-  EXPECT_EQ(parse({"--net=stack"}, &s), 2);  // no --tap
-  EXPECT_EQ(parse({"--net=stack", "--tap=t0"}, &s), 2);  // no --ip
-  EXPECT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2"}, &s), 2);  // no prefix
-  EXPECT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2/24", "--dhcp"}, &s), 2);
-  EXPECT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2/24", "--gateway=10.0.0.1"}, &s), 2);
-  EXPECT_EQ(parse({"--tap=t0"}, &s), 2);  // without --net=stack
-  EXPECT_EQ(parse({"--net=stack", "--tap=a-name-much-too-long", "--dhcp"}, &s), 2);
+  if (!apps::NetworkFlags::kNative) {
+    EXPECT_EQ(parse({"--net=stack"}, &s), 2);  // no --tap
+    EXPECT_EQ(parse({"--net=stack", "--tap=t0"}, &s), 2);  // no --ip
+    EXPECT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2"}, &s), 2);  // no prefix
+    EXPECT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2/24", "--dhcp"}, &s), 2);
+    EXPECT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2/24", "--gateway=10.0.0.1"}, &s), 2);
+    EXPECT_EQ(parse({"--tap=t0"}, &s), 2);  // without --net=stack
+    EXPECT_EQ(parse({"--net=stack", "--tap=a-name-much-too-long", "--dhcp"}, &s), 2);
+    EXPECT_EQ(parse({"--poll"}, &s), 2);  // native images only
+  } else {
+    EXPECT_EQ(parse({"--net=posix"}, &s), 2);  // no Linux sockets in an image
+    EXPECT_EQ(parse({"--tap=t0"}, &s), 2);     // the image's device is virtio-net
+    EXPECT_EQ(parse({"--ip=198.18.0.2"}, &s), 2);  // no prefix
+    EXPECT_EQ(parse({"--ip=198.18.0.2/24", "--dhcp"}, &s), 2);
+    EXPECT_EQ(parse({"--ip=198.18.0.2/24", "--gateway=10.0.0.1"}, &s), 2);
+  }
   EXPECT_EQ(parse({"--net=dpdk"}, &s), 2);
   EXPECT_EQ(parse({"-p"}, &s), 2);
   EXPECT_EQ(parse({"--frobnicate"}, &s), 2);
@@ -93,6 +102,7 @@ TEST(SettingsTest, BadValuesAreErrors) {
       << errors;
   EXPECT_NE(errors.find("item max size cannot be less than 1024 bytes"), std::string::npos);
   EXPECT_NE(errors.find("higher than 1/2 of memory max"), std::string::npos);
+  EXPECT_NE(errors.find("--poll is for native images"), std::string::npos) << errors;
   EXPECT_NE(errors.find("--net=stack needs --tap=NAME"), std::string::npos) << errors;
   EXPECT_NE(errors.find("--net=stack needs --ip=ADDRESS/PREFIX or --dhcp"), std::string::npos);
   EXPECT_NE(errors.find("--ip wants ADDRESS/PREFIX, not '198.18.0.2'"), std::string::npos);
@@ -106,6 +116,20 @@ TEST(SettingsTest, BadValuesAreErrors) {
 
 TEST(SettingsTest, NetworkFlagsPickTheOwnStack) {
   Settings s;
+  if (apps::NetworkFlags::kNative) {
+    // An image serves on the own stack over virtio-net, by DHCP unless told.
+    ASSERT_EQ(parse({}, &s), 0);
+    EXPECT_TRUE(s.network.stack);
+    EXPECT_TRUE(s.network.dhcp);
+    EXPECT_EQ(s.network.queues, 0u);  // one pair per core
+    ASSERT_EQ(parse({"--ip=198.18.0.2/24", "--gateway=198.18.0.1", "--queues=2", "--poll"}, &s), 0);
+    EXPECT_FALSE(s.network.dhcp);
+    EXPECT_EQ(s.network.ip, 0xc6120002u);
+    EXPECT_EQ(s.network.gateway, 0xc6120001u);
+    EXPECT_EQ(s.network.queues, 2u);
+    EXPECT_TRUE(s.network.poll);
+    return;
+  }
   ASSERT_EQ(parse({"--net=stack", "--tap=t0", "--ip=198.18.0.2/24", "--gateway=198.18.0.1",
                    "--tap-queues=2"},
                   &s),
@@ -116,9 +140,10 @@ TEST(SettingsTest, NetworkFlagsPickTheOwnStack) {
   EXPECT_EQ(s.network.prefix, 24);
   EXPECT_EQ(s.network.gateway, 0xc6120001u);
   EXPECT_EQ(s.network.queues, 2u);
-  ASSERT_EQ(parse({"--net=stack", "--tap", "t1", "--dhcp"}, &s), 0);
+  ASSERT_EQ(parse({"--net=stack", "--tap", "t1", "--queues=3", "--dhcp"}, &s), 0);
   EXPECT_TRUE(s.network.dhcp);
   EXPECT_EQ(s.network.ip, 0u);
+  EXPECT_EQ(s.network.queues, 3u);
   ASSERT_EQ(parse({}, &s), 0);
   EXPECT_FALSE(s.network.stack);
 }
