@@ -1,10 +1,13 @@
 // The C++ runtime symbols the compiler's output refers to: operator new and
 // delete (on malloc, which every image takes from the general-purpose
 // allocator Ebb: ebbs/memory/general/malloc_override.cc), static destructor
-// registration (nothing is ever destroyed: the machine powers off), pure
-// virtual calls and the library's would-be exceptions (panics).
+// registration (nothing is ever destroyed: the machine powers off), the
+// guards of function-local statics, pure virtual calls and the library's
+// would-be exceptions (panics).
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -17,6 +20,36 @@ int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
 // Nor does a CPU ever exit: its thread_local objects live as long as it.
 int __cxa_thread_atexit(void (*)(void*), void*, void*) { return 0; }
 [[noreturn]] void __cxa_pure_virtual() { ebb::panic("pure virtual function called"); }
+
+// A function-local static is built once even when several CPUs reach it
+// first at the same time (as on hosted, where libstdc++ guards it): cores
+// start together and fault the same Ebbs in, and a static built twice (the
+// root registry, with the page allocator's entry in it) gives each core an
+// Ebb of its own. The Itanium ABI's guard: its first byte, which the
+// compiler's inline check reads, says built; here its second says being
+// built. A CPU that finds it being built spins until it is: initializers
+// are short and never block.
+int __cxa_guard_acquire(uint64_t* guard) {
+  std::atomic_ref<uint8_t> built(reinterpret_cast<uint8_t*>(guard)[0]);
+  std::atomic_ref<uint8_t> building(reinterpret_cast<uint8_t*>(guard)[1]);
+  for (;;) {
+    if (built.load(std::memory_order_acquire) != 0) return 0;
+    uint8_t idle = 0;
+    if (building.compare_exchange_weak(idle, 1, std::memory_order_acquire)) {
+      if (built.load(std::memory_order_acquire) == 0) return 1;  // ours to build
+      building.store(0, std::memory_order_release);  // built in the meantime
+      return 0;
+    }
+    __builtin_ia32_pause();
+  }
+}
+void __cxa_guard_release(uint64_t* guard) {
+  std::atomic_ref<uint8_t>(reinterpret_cast<uint8_t*>(guard)[0]).store(1, std::memory_order_release);
+  std::atomic_ref<uint8_t>(reinterpret_cast<uint8_t*>(guard)[1]).store(0, std::memory_order_release);
+}
+void __cxa_guard_abort(uint64_t* guard) {
+  std::atomic_ref<uint8_t>(reinterpret_cast<uint8_t*>(guard)[1]).store(0, std::memory_order_release);
+}
 }
 
 namespace {

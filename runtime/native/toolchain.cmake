@@ -12,8 +12,10 @@ set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 # No red zone (interrupts land on the running stack), the kernel code model
 # (the image runs in the top 2 GiB), no stack protector or PIE (no runtime
 # to support them), and no calls to memset/memcpy invented for loops
-# inside the functions that implement them.
-set(EBB_NATIVE_FLAGS "-ffreestanding -mno-red-zone -mcmodel=kernel -fno-pie -fno-stack-protector -fno-threadsafe-statics -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -fno-exceptions -fno-rtti -DEBB_PLATFORM_NATIVE=1")
+# inside the functions that implement them. Function-local statics keep
+# their thread-safe guards (runtime/native/cxx.cc supplies them): cores
+# reach the same ones at once.
+set(EBB_NATIVE_FLAGS "-ffreestanding -mno-red-zone -mcmodel=kernel -fno-pie -fno-stack-protector -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -fno-exceptions -fno-rtti -DEBB_PLATFORM_NATIVE=1")
 set(CMAKE_C_FLAGS_INIT "${EBB_NATIVE_FLAGS}")
 set(CMAKE_CXX_FLAGS_INIT "${EBB_NATIVE_FLAGS}")
 set(CMAKE_ASM_FLAGS_INIT "-DEBB_PLATFORM_NATIVE=1")
