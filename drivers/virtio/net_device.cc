@@ -9,6 +9,7 @@
 #include "drivers/pci/msix.h"
 #include "runtime/panic.h"
 #include "runtime/platform.h"
+#include "runtime/spin_lock.h"
 
 namespace ebb::virtio {
 namespace {
@@ -83,24 +84,6 @@ class BufferSlots {
   std::unique_ptr<uint16_t[]> free_;
   uint32_t free_count_ = 0;
   uint32_t count_ = 0;
-};
-
-class SpinLock {
- public:
-  void lock() {
-    while (held_.exchange(true, std::memory_order_acquire))
-      while (held_.load(std::memory_order_relaxed)) cpu_relax();
-  }
-  bool try_lock() { return !held_.load(std::memory_order_relaxed) && !held_.exchange(true, std::memory_order_acquire); }
-  void unlock() { held_.store(false, std::memory_order_release); }
-
- private:
-  static void cpu_relax() {
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#endif
-  }
-  std::atomic<bool> held_{false};
 };
 
 struct Ring {

@@ -11,6 +11,7 @@
 #include "runtime/idle_handler.h"
 #include "runtime/spawn.h"
 #include "runtime/stats.h"
+#include "tests/unit/runtime/polled_device.h"
 #include "runtime/submit.h"
 #include "tests/support/runtime_fixture.h"
 
@@ -243,37 +244,11 @@ TEST(IdleHandlerNoCore, AddingOffACoreIsAnError) {
 
 // ---- idle handlers with arm hooks: polling under load, sleeping when idle ----
 
-// A device played by the test: work waits in `pending`; arm() enables its
-// "interrupt" and reports work already there; raise() publishes work and,
-// when the interrupt is enabled, interrupts (wakes the core) as a device
-// would. poll() takes the work and disables the interrupt again.
-struct FakeDevice {
-  std::atomic<int> pending{0};
-  std::atomic<int> taken{0};
-  std::atomic<bool> interrupt_enabled{false};
-  std::atomic<uint64_t> polls{0};
-  std::atomic<uint64_t> arms{0};
-  bool arm_reports_work = false;  // arm() always says work waits
-
-  bool poll() {
-    polls++;
-    const int n = pending.exchange(0);
-    if (n == 0) return false;
-    interrupt_enabled = false;
-    taken += n;
-    return true;
-  }
-  bool arm() {
-    arms++;
-    interrupt_enabled.store(true);  // seq_cst, as the loads below
-    return arm_reports_work || pending.load() != 0;
-  }
+// The test's device (polled_device.h); its interrupt wakes the core the way
+// a hosted device's completion must: wake_core_for_device.
+struct FakeDevice : testing::PolledDevice {
   void raise(CoreId core) {
-    pending.fetch_add(1);
-    if (interrupt_enabled.exchange(false)) wake_core_for_device(core);
-  }
-  IdleHandlerId install() {
-    return add_idle_handler([this] { return poll(); }, [this] { return arm(); }).value();
+    if (publish()) wake_core_for_device(core);
   }
 };
 
