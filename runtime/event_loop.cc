@@ -60,7 +60,13 @@ platform::Stack* acquire_stack(CoreState& c) {
 
 void release_stack(CoreState& c, platform::Stack* s) {
   if (s == nullptr) return;
-  PlatformHeapScope core_lifetime;
+  if (c.free_stacks.size() == c.free_stacks.capacity()) {
+    // The pool's memory lives as long as the core: from the platform heap
+    // (only when it grows; the TLS stores cost on every parked fiber).
+    PlatformHeapScope core_lifetime;
+    c.free_stacks.push_back(s);
+    return;
+  }
   c.free_stacks.push_back(s);
 }
 

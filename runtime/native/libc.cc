@@ -334,7 +334,8 @@ int nanosleep(const struct timespec* duration, struct timespec* remaining) {
 // the image has many CPUs.
 char __libc_single_threaded = 0;
 
-// std::this_thread::yield: nothing else to run on this CPU but itself.
+// std::this_thread::yield: the Runtime's owner gives core 0 (which shares
+// the boot CPU with it) a turn, until core 0 idles; elsewhere a pause.
 int sched_yield() {
   ebb::native::sleep_until(0);  // the owner: core 0's turn, until it idles
   return 0;
