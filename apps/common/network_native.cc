@@ -18,6 +18,7 @@ Result<std::unique_ptr<Network>> Network::Start(const NetworkFlags& flags) {
   const uint32_t queues = nic->queue_count();
   std::string name = "virtio-net (" + std::to_string(queues) + (queues == 1 ? " queue pair" : " queue pairs");
   if (nic->interrupt_queues() != 0) name += ", MSI-X";
+  if (nic->checksum_offload()) name += ", checksum offload";
   name += ")";
   return StackNetwork<virtio::VirtioNet>::Start(std::move(*nic), flags, std::move(name));
 }

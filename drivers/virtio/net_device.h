@@ -12,9 +12,13 @@
 // stack steers the rest in software. Receive buffers are IOBufs handed to the
 // device ahead of time and up to the stack as they fill (no copy); a
 // transmitted IOBuf's ranges go to the device as they are (no copy) behind
-// one shared, all-zero header — no offloads asked, so checksums are the
-// stack's (it computes them in software). Frames the device returns too
-// short or too long are counted and dropped.
+// a 12-byte header. Checksums: when the device offers CSUM, the stack
+// leaves the TCP and UDP ones to it (checksum_offload(); the header says
+// where), else it computes them in software and the header is one shared
+// all-zero one. Received checksums are always the stack's to verify
+// (GUEST_CSUM is not asked: the device then hands over only complete
+// ones). Frames the device returns too short or too long are counted and
+// dropped.
 //
 // Queue q's receive side belongs to one core (the stack's core q); its
 // transmit side may be shared by several cores (a spin lock, uncontended
@@ -42,6 +46,7 @@
 namespace ebb::virtio {
 
 // virtio-net feature bits (virtio spec 5.1.3).
+inline constexpr uint64_t kNetChecksum = uint64_t{1} << 0;  // the device finishes checksums we send
 inline constexpr uint64_t kNetMtu = uint64_t{1} << 3;
 inline constexpr uint64_t kNetMac = uint64_t{1} << 5;
 inline constexpr uint64_t kNetStatus = uint64_t{1} << 16;
@@ -84,6 +89,7 @@ struct VirtioNetCounters {
   uint64_t bad_frames = 0;      // received lengths shorter than a header, or a bad used entry
   uint64_t rx_starved = 0;      // refills that found no memory (the ring runs short)
   uint64_t tx_copied = 0;       // chains copied: too many ranges, or ranges the device cannot reach
+  uint64_t tx_offloaded = 0;    // frames whose TCP/UDP checksum the device finished
   uint64_t errors = 0;          // frames refused (too long or short)
   uint64_t interrupts_armed = 0;
 
@@ -117,6 +123,9 @@ class VirtioNet {
   uint32_t device_queue_pairs() const;
   // Receive queues that interrupt (MSI-X); 0 when the device polls only.
   uint32_t interrupt_queues() const;
+  // The device finishes TCP and UDP checksums of unfragmented IPv4 frames
+  // sent (CSUM agreed): the stack stores the pseudo-header's sum only.
+  bool checksum_offload() const;
 
   // The frame behind the zero header, on `queue`'s transmit ring. The chain
   // is the device's until it has sent it (freed at a later transmit or

@@ -4,6 +4,8 @@
 # 198.18.4.2/24 (the TAP's kernel side is 198.18.4.1), with QUEUES
 # virtio-net queue pairs (mq=on; the console must say the image uses them
 # all), and runs CLIENT in the namespace once the console shows READY.
+# VNET_HDR=on: QEMU's TAP with the virtio-net header, so that the device
+# offers checksum offload and the VM takes it (the console must say so).
 # The client reaches the VM at 198.18.4.2. Needs root and /dev/net/tun;
 # exits 77 (skipped) without them. Everything it made goes away at the end.
 set -u
@@ -30,7 +32,8 @@ ip -n "$ns" link set tq0 up
 
 # The TAP goes when the namespace does; QEMU is boot-image's, stopped by it.
 ip netns exec "$ns" "$here/../../deploy/boot-image" "$image" --smp "$smp" --timeout 300 \
-  --qemu-arg -netdev --qemu-arg "tap,id=n0,ifname=tq0,script=no,downscript=no,vnet_hdr=off,queues=$queues" \
+  --qemu-arg -netdev --qemu-arg "tap,id=n0,ifname=tq0,script=no,downscript=no,vnet_hdr=${VNET_HDR:-off},queues=$queues" \
   --qemu-arg -device --qemu-arg "virtio-net-pci,netdev=n0,mq=on,vectors=$((2 * queues + 2)),romfile=" \
-  --ready "$ready" --client "$client" --expect "virtio-net ($queues queue pairs, MSI-X)" \
+  --ready "$ready" --client "$client" --expect "virtio-net ($queues queue pairs, MSI-X" \
+  ${VNET_HDR:+--expect "checksum offload)"} \
   -- --ip=198.18.4.2/24 --queues="$queues" "$@"

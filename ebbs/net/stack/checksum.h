@@ -31,6 +31,10 @@ class Checksum {
   void add32(uint32_t v) { add_word(__builtin_bswap32(v)); }
   // The checksum to store: the complement of the folded sum.
   uint16_t finish() const { return static_cast<uint16_t>(~__builtin_bswap16(fold(sum_))); }
+  // The folded sum itself, for a device that finishes the checksum (it sums
+  // the rest of the packet over this and stores the complement): what a
+  // TCP or UDP header carries for checksum offload (the pseudo-header's).
+  uint16_t partial() const { return __builtin_bswap16(fold(sum_)); }
   // For a received packet summed with its checksum field included: true
   // when the sum checks out.
   bool verifies() const { return finish() == 0; }

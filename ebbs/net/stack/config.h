@@ -55,6 +55,12 @@ struct StackConfig {
   ArpConfig arp;
   TcpConfig tcp;
   uint64_t seed = 0;  // for initial sequence numbers; 0: from the clock
+  // The device finishes TCP and UDP checksums of the packets it sends (a
+  // NetDevice with checksum_offload(): virtio-net's CSUM): the stack stores
+  // only the pseudo-header's sum there. Set by Stack from its device. A UDP
+  // datagram sent in fragments still gets its whole checksum here (no
+  // device sums across fragments).
+  bool checksum_offload = false;
 };
 
 }  // namespace ebb::net::stack

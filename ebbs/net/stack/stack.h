@@ -151,7 +151,15 @@ class Stack {
   };
 
   Stack(Device device, const StackConfig& config)
-      : device_(std::move(device)), config_(config), cores_(num_cores()), per_core_(num_cores()) {}
+      : device_(std::move(device)), config_(with_device(config, device_)), cores_(num_cores()),
+        per_core_(num_cores()) {}
+
+  // What the device does for the stack: checksums of what it sends.
+  static StackConfig with_device(StackConfig config, const Device& device) {
+    if constexpr (requires { { device.checksum_offload() } -> std::same_as<bool>; })
+      config.checksum_offload = device.checksum_offload();
+    return config;
+  }
 
   PerCore& here() { return *per_core_[this_core()]; }
   uint32_t tx_queue() const { return this_core() % device_.queue_count(); }

@@ -34,9 +34,13 @@ class UdpLayer::Socket final : public DatagramSocket {
     store16(h + udp::kChecksum, 0);
     Checksum sum;
     add_pseudo_header(sum, engine.ip(), to.ip, ip::kProtocolUdp, static_cast<uint32_t>(length));
-    sum.add(packet);
-    const uint16_t checksum = sum.finish();
-    store16(h + udp::kChecksum, checksum == 0 ? 0xffff : checksum);  // 0 means "none"
+    if (engine.config().checksum_offload && length + ip::kMinHeaderBytes <= engine.mtu()) {
+      store16(h + udp::kChecksum, sum.partial());  // one packet: the device sums it
+    } else {
+      sum.add(packet);
+      const uint16_t checksum = sum.finish();
+      store16(h + udp::kChecksum, checksum == 0 ? 0xffff : checksum);  // 0 means "none"
+    }
     ++engine.counters().udp_out;
     engine.send_ip(to.ip, ip::kProtocolUdp, std::move(packet));
     return {};

@@ -293,8 +293,12 @@ void TcpLayer::send(uint32_t remote_ip, uint16_t local_port,
   Checksum sum;
   add_pseudo_header(sum, engine_.ip(), remote_ip, ip::kProtocolTcp,
                     static_cast<uint32_t>(segment.length()));
-  sum.add(segment);
-  store16(h + tcp::kChecksum, sum.finish());
+  if (engine_.config().checksum_offload) {
+    store16(h + tcp::kChecksum, sum.partial());  // the device sums the segment
+  } else {
+    sum.add(segment);
+    store16(h + tcp::kChecksum, sum.finish());
+  }
   ++engine_.counters().tcp_segments_out;
   engine_.send_ip(remote_ip, ip::kProtocolTcp, std::move(segment), /*dont_fragment=*/true);
 }

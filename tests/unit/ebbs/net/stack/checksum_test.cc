@@ -74,5 +74,28 @@ TEST(Checksum, APacketWithItsOwnChecksumVerifies) {
   EXPECT_FALSE(broken.verifies());
 }
 
+// Checksum offload: the stack stores the pseudo-header's sum (partial());
+// the device sums the segment over it from the checksum's start and stores
+// the complement. The result is what the stack would have stored itself.
+TEST(Checksum, APartialSumFinishedByTheDeviceIsTheWholeChecksum) {
+  for (std::size_t length : {20u, 21u, 61u, 1480u}) {
+    std::vector<uint8_t> segment = bytes_of(length, static_cast<uint8_t>(length));
+    segment[16] = segment[17] = 0;  // TCP's checksum field
+    Checksum whole;
+    add_pseudo_header(whole, 0xc6120002, 0xc6120001, 6, static_cast<uint32_t>(length));
+    whole.add(segment.data(), segment.size());
+    const uint16_t expected = whole.finish();
+
+    Checksum pseudo;
+    add_pseudo_header(pseudo, 0xc6120002, 0xc6120001, 6, static_cast<uint32_t>(length));
+    const uint16_t partial = pseudo.partial();
+    segment[16] = static_cast<uint8_t>(partial >> 8);
+    segment[17] = static_cast<uint8_t>(partial);
+    Checksum device;  // virtio: from csum_start to the end, then the complement
+    device.add(segment.data(), segment.size());
+    EXPECT_EQ(device.finish(), expected) << length;
+  }
+}
+
 }  // namespace
 }  // namespace ebb::net::stack

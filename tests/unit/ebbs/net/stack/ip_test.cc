@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "ebbs/net/stack/checksum.h"
 #include "ebbs/net/stack/reassembly.h"
 #include "tests/support/frames.h"
 #include "tests/unit/ebbs/net/stack/intruder.h"
@@ -328,6 +330,74 @@ TEST(IpTest, ALargeDatagramIsFragmentedAndReassembled) {
   EXPECT_EQ(at_b[0].data, payload);
   EXPECT_EQ(at_a[0].data, payload);
   EXPECT_EQ(sim.b().reassembler().bytes_held(), 0u);
+}
+
+// Checksum offload (a device with checksum_offload(), virtio-net's CSUM):
+// a's TCP segments and whole UDP datagrams carry only the pseudo-header's
+// sum, which the filter, playing the device, finishes over the segment; a
+// datagram sent in fragments keeps its whole checksum (no device sums
+// across fragments). Unfinished, b refuses them as bad.
+namespace {
+// Finishes the TCP or UDP checksum of an unfragmented IPv4 frame, as a
+// device does (from csum_start to the end, the complement at csum_offset).
+bool finish_checksum(IOBuf& frame) {
+  std::string f = frame.to_string();
+  if (f.size() < 34 || f[12] != 0x08 || f[13] != 0x00) return false;
+  if (((static_cast<uint8_t>(f[20]) << 8 | static_cast<uint8_t>(f[21])) & 0x3fff) != 0) return false;
+  const std::size_t start = 14 + (static_cast<uint8_t>(f[14]) & 0x0f) * 4u;
+  const uint8_t protocol = static_cast<uint8_t>(f[23]);
+  const std::size_t at = start + (protocol == ip::kProtocolTcp ? 16 : protocol == ip::kProtocolUdp ? 6 : 0);
+  if (at == start) return false;
+  Checksum sum;
+  sum.add(reinterpret_cast<const uint8_t*>(f.data()) + start, f.size() - start);
+  const uint16_t c = sum.finish();
+  f[at] = static_cast<char>(c >> 8);
+  f[at + 1] = static_cast<char>(c);
+  frame = IOBuf::CopyOf(f).value();
+  return true;
+}
+}  // namespace
+
+TEST(IpTest, WithChecksumOffloadTheDeviceFinishesWhatTheStackLeaves) {
+  StackConfig offloading = config_for(kIpA, 1);
+  offloading.checksum_offload = true;
+  for (const bool device_finishes : {true, false}) {
+    Simulation sim({}, offloading);
+    int finished = 0;
+    sim.set_filter(0, [&](IOBuf& frame) {
+      if (device_finishes && finish_checksum(frame)) ++finished;
+      return true;
+    });
+    std::vector<Datagram> at_b;
+    int at_a = 0;
+    Result<DatagramSocket*> sa = sim.a().bind_udp(5000, [&at_a](DatagramSocket&, Endpoint, IOBuf) { ++at_a; });
+    Result<DatagramSocket*> sb = sim.b().bind_udp(6000, [&at_b](DatagramSocket&, Endpoint from, IOBuf d) {
+      at_b.push_back({from, d.to_string()});
+    });
+    ASSERT_TRUE(sa && sb);
+    const std::string large = pattern(5000);
+    ASSERT_TRUE((*sa)->send_to(Endpoint{kIpB, 6000}, text("small")));
+    ASSERT_TRUE((*sa)->send_to(Endpoint{kIpB, 6000}, IOBuf::CopyOf(large).value()));
+    std::optional<Result<Connection>> refused;
+    sim.a().connect(Endpoint{kIpB, 9}).on_result([&](Result<Connection>&& r) { refused.emplace(std::move(r)); });
+    sim.run_for(kSecond);
+    if (device_finishes) {
+      ASSERT_EQ(at_b.size(), 2u);
+      EXPECT_EQ(at_b[0].data, "small");
+      EXPECT_EQ(at_b[1].data, large);  // fragments: summed whole by the stack
+      ASSERT_TRUE(refused.has_value());
+      EXPECT_EQ(refused->error().sys_errno(), ECONNREFUSED);  // the SYN's checksum held
+      EXPECT_EQ(finished, 2);  // the small datagram and the SYN
+      EXPECT_EQ(sim.b().counters().udp_bad_checksum + sim.b().counters().tcp_bad_checksum, 0u);
+      EXPECT_EQ(at_a, 0);
+    } else {
+      // Only the fragmented datagram arrives: the others carry partial sums.
+      ASSERT_EQ(at_b.size(), 1u);
+      EXPECT_EQ(at_b[0].data, large);
+      EXPECT_EQ(sim.b().counters().udp_bad_checksum, 1u);
+      EXPECT_GE(sim.b().counters().tcp_bad_checksum, 1u);
+    }
+  }
 }
 
 // A fragment of a UDP datagram from a to b, made by hand.
