@@ -71,6 +71,10 @@ int NetworkFlags::parse(const char* program, const char* name, const char* value
   return 0;
 }
 
+bool NetworkFlags::takes_value(const char* name) {
+  return std::strcmp(name, "dhcp") != 0 && std::strcmp(name, "poll") != 0;
+}
+
 bool NetworkFlags::check(const char* program) {
   auto fail = [program](const char* message) {
     std::fprintf(stderr, "%s: %s\n", program, message);

@@ -40,6 +40,9 @@ struct NetworkFlags {
   // "gateway", "dhcp", "queues" (and "tap-queues", its older name). Returns 1 when taken, 0 when the name
   // is not a network flag, -1 after printing an error ("PROGRAM: ...").
   int parse(const char* program, const char* name, const char* value);
+  // Whether flag `name` takes a value (--dhcp and --poll do not): for
+  // parsers that accept "--name value" as well as "--name=value".
+  static bool takes_value(const char* name);
   // After all flags: prints an error and returns false when they do not fit
   // together (--net=stack without --tap, --ip with --dhcp, ...).
   // Natively, no --ip means --dhcp.

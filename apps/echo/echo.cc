@@ -83,13 +83,13 @@ int main(int argc, char** argv) {
       if (!ebb::apps::parse_number("ebb-echo", arg, value, 1, ebb::kMaxCores, &cores)) return 2;
       ++i;
     } else if (std::strncmp(arg, "--", 2) == 0) {
-      // A network flag: --name=value or --name value (--dhcp and --poll take none).
+      // A network flag: --name=value or --name value (some take none).
       std::string name(arg + 2);
       const char* flag_value = nullptr;
       if (const std::size_t eq = name.find('='); eq != std::string::npos) {
         flag_value = arg + 2 + eq + 1;
         name.resize(eq);
-      } else if (name != "dhcp" && name != "poll") {
+      } else if (ebb::apps::NetworkFlags::takes_value(name.c_str())) {
         flag_value = value;
         ++i;
       }

@@ -27,7 +27,6 @@ constexpr uint32_t kConfigMtu = 10;
 constexpr uint8_t kControlMultiqueue = 4;
 constexpr uint8_t kControlPairsSet = 0;
 constexpr uint8_t kControlOk = 0;
-constexpr uint64_t kControlWaitNs = 1'000'000'000;
 
 // The header's fields (virtio_net_hdr) for a checksum the device finishes.
 constexpr uint8_t kHeaderNeedsChecksum = 1;
@@ -52,7 +51,7 @@ ChecksumPlace checksum_place(const net::IOBuf& frame) {
   return {};
 }
 
-constexpr uint32_t kMinMtu = 576;
+constexpr uint32_t kMinMtu = 68;  // IPv4's least (RFC 791)
 constexpr uint32_t kMaxMtu = 9000;
 constexpr uint16_t kControlQueueSize = 16;
 
@@ -227,26 +226,31 @@ struct VirtioNet::State {
     while (std::optional<Completion> done = tx.queue.take()) (void)tx.slots.release(done->cookie);
   }
 
-  Status set_pairs(uint32_t wanted);
+  Status setup_control();
+  Status set_pairs(uint32_t wanted, uint64_t wait_ns);
   Status setup_interrupts(const VirtioNetOptions& options, MapBar map);
 };
 
-// Asks a multiqueue device to use `wanted` pairs, through a control queue
-// set up for this one command and waited on (boundedly) here. Until it
-// agrees the device uses the first pair only.
-Status VirtioNet::State::set_pairs(uint32_t wanted) {
+// The control queue, set up with the other queues (before DRIVER_OK: a
+// device may start its datapath then and ignore a queue enabled later).
+Status VirtioNet::State::setup_control() {
   control.reset(new (std::nothrow) Ring);
-  command.reset(new (std::nothrow) Command{kControlMultiqueue, kControlPairsSet, static_cast<uint16_t>(wanted), 0xff});
+  command.reset(new (std::nothrow) Command{});
   if (!control || !command) return Error(Errc::kExhausted, "virtio-net: no memory for the control queue");
-  const uint16_t index = static_cast<uint16_t>(2 * device_pairs);
-  if (Status s = setup_ring(*control, index, kControlQueueSize, kNoVector, 0); !s) return s;
+  return setup_ring(*control, static_cast<uint16_t>(2 * device_pairs), kControlQueueSize, kNoVector, 0);
+}
+
+// Asks the device to use `wanted` pairs (after DRIVER_OK) and waits for its
+// answer, boundedly. Until it agrees the device uses the first pair only.
+Status VirtioNet::State::set_pairs(uint32_t wanted, uint64_t wait_ns) {
+  *command = Command{kControlMultiqueue, kControlPairsSet, static_cast<uint16_t>(wanted), 0xff};
   const uint64_t at = dma(command.get());
   const Buffer readable[] = {{at, 2}, {at + 2, 2}};
   const Buffer writable{at + 4, 1};
   if (Status s = control->queue.add(readable, {&writable, 1}, command.get()); !s) return s;
   (void)control->queue.publish();
-  transport.notify(index);
-  const uint64_t deadline = platform::now_ns() + kControlWaitNs;
+  transport.notify(control->index);
+  const uint64_t deadline = platform::now_ns() + wait_ns;
   std::optional<Completion> done;
   while (!(done = control->queue.take()) && platform::now_ns() < deadline) {
   }
@@ -271,7 +275,14 @@ Status VirtioNet::State::setup_interrupts(const VirtioNetOptions& options, MapBa
   pci::MsixTable table(reinterpret_cast<volatile uint32_t*>(*table_bar + layout->table_offset), layout->entries);
   for (uint32_t q = 0; q < pairs; ++q) {
     Result<MsiMessage> message = options.rx_interrupt(q);
-    if (!message) return message.error();
+    if (!message) {
+      // No message reaches queue q's core (an APIC id past what an MSI
+      // names): every queue polls rather than some sleeping deaf.
+      char why[kErrorTextSize];
+      std::printf("virtio-net: no interrupt for queue %u (%s): polling only\n", q,
+                  message.error().describe(why, sizeof why));
+      return {};
+    }
     table.set(static_cast<uint16_t>(q), message->address, message->data);
     table.unmask(static_cast<uint16_t>(q));
   }
@@ -309,12 +320,18 @@ Result<VirtioNet> VirtioNet::Open(pci::ConfigSpace& config, const pci::Function&
     s.mac = net::MacAddress::Local(0xb0000000u | (uint32_t{f.address.bus} << 8) | (f.address.device << 3) |
                                    f.address.function);
   }
+  uint32_t device_mtu = s.mtu;
   if ((s.features & kNetMtu) != 0) {
     uint16_t mtu = 0;
     if (Status r = s.transport.read_device_config(kConfigMtu, &mtu, 2); !r) return r.error();
-    if (mtu >= kMinMtu) s.mtu = std::min<uint32_t>(mtu, kMaxMtu);
+    // The device's word: frames up to it may come (buffers hold them), and
+    // ours stay within it (the stack's MTU, at most kMaxMtu).
+    if (mtu >= kMinMtu) {
+      device_mtu = mtu;
+      s.mtu = std::min<uint32_t>(mtu, kMaxMtu);
+    }
   }
-  s.rx_buffer_bytes = kNetHeaderBytes + net::kEthernetHeaderBytes + s.mtu;
+  s.rx_buffer_bytes = kNetHeaderBytes + net::kEthernetHeaderBytes + device_mtu;
 
   const bool multiqueue = (s.features & (kNetMultiqueue | kNetControlQueue)) == (kNetMultiqueue | kNetControlQueue);
   if (multiqueue) {
@@ -353,15 +370,22 @@ Result<VirtioNet> VirtioNet::Open(pci::ConfigSpace& config, const pci::Function&
     if (p.rx.slots.none_in_use())
       return Error(Errc::kExhausted, "virtio-net: no memory for receive buffers");
   }
+  if (s.pairs > 1) {
+    if (Status r = s.setup_control(); !r) return r.error();
+  }
   s.transport.driver_ok();
   for (uint32_t q = 0; q < s.pairs; ++q) s.transport.notify(static_cast<uint16_t>(2 * q));
   if (s.pairs > 1) {
-    if (Status r = s.set_pairs(s.pairs); !r) {
-      // The other pairs stay idle: one queue, the stack steers the rest.
+    if (Status r = s.set_pairs(s.pairs, options.control_wait_ns); !r) {
+      // A device that refuses, or answers late (and might switch to N
+      // pairs after all, into rings nobody polls), starts over: reset (the
+      // state's destructor) and opened for one pair, the stack steering.
       char why[kErrorTextSize];
-      std::printf("%s; using one queue pair\n", r.error().describe(why, sizeof why));
-      s.pairs = 1;
-      s.interrupt_queues = std::min<uint32_t>(s.interrupt_queues, 1);
+      std::printf("%s; opening it again for one queue pair\n", r.error().describe(why, sizeof why));
+      state.reset();
+      VirtioNetOptions one = options;
+      one.queue_pairs = 1;
+      return Open(config, f, map, one);
     }
   }
   return VirtioNet(std::move(state));
@@ -399,11 +423,14 @@ Status VirtioNet::transmit(uint32_t queue, net::IOBuf frame) {
     ++count;
   });
   bool copied = false;
-  if (count > kMaxTransmitRanges + 1 || !reachable) {
+  if (count > kMaxTransmitRanges + 1 || count > p.tx.queue.size() || !reachable) {
     // Too many pieces, or bytes the device cannot see (a fiber's stack):
     // one copy, in memory it can.
     Result<net::IOBuf> flat = net::IOBuf::Create(length);
-    if (!flat) return flat.error();
+    if (!flat) {
+      __atomic_fetch_add(&p.tx_counters.errors, 1, __ATOMIC_RELAXED);
+      return flat.error();
+    }
     uint8_t* to = flat->push_back(length);
     (void)frame.copy_out(0, to, length);
     frame = std::move(*flat);
@@ -489,6 +516,9 @@ void VirtioNet::after_receive(uint32_t queue, std::size_t received) {
 bool VirtioNet::arm(uint32_t queue) {
   Pair& p = state_->queue_pairs[queue];
   if (!p.interrupts) return true;
+  // No buffer with the device (refills found no memory): no frame, so no
+  // interrupt, can come; keep polling, which retries the refill.
+  if (p.rx.slots.none_in_use()) return true;
   ++p.rx_counters.interrupts_armed;
   p.rx_armed = true;
   return p.rx.queue.enable_interrupts();

@@ -77,6 +77,9 @@ struct VirtioNetOptions {
   Result<MsiMessage> (*rx_interrupt)(uint32_t queue) = nullptr;
   // False: no interrupts at all; the cores poll without ever sleeping.
   bool interrupts = true;
+  // How long Open waits for the device to agree to the pairs (then it
+  // opens the device again for one pair).
+  uint64_t control_wait_ns = 1'000'000'000;
 };
 
 // Per queue pair; written by the cores using it.

@@ -50,15 +50,20 @@ int64_t read_rtc() {
   constexpr uint8_t kRegisters[] = {0x00, 0x02, 0x04, 0x07, 0x08, 0x09};  // s m h day month year
   uint8_t now[6], again[6];
   // The same values twice, neither read during an update: a consistent time.
+  // Bounded: a machine without a CMOS clock reads 0xff for ever (update in
+  // progress); its time is then the epoch.
   auto read = [&](uint8_t* out) {
-    while (cmos(0x0a) & 0x80) {  // update in progress (it lasts under 2 ms)
+    for (int wait = 0; cmos(0x0a) & 0x80; ++wait) {  // an update lasts under 2 ms
+      if (wait == 1'000'000) return false;
     }
     for (int i = 0; i < 6; ++i) out[i] = cmos(kRegisters[i]);
+    return true;
   };
-  read(again);
+  if (!read(again)) return 0;
+  int tries = 0;
   do {
     for (int i = 0; i < 6; ++i) now[i] = again[i];
-    read(again);
+    if (!read(again) || ++tries == 100) return 0;
   } while (__builtin_memcmp(now, again, sizeof now) != 0);
   const uint8_t status_b = cmos(0x0b);
   const bool pm = (now[2] & 0x80) != 0;

@@ -16,19 +16,29 @@ import threading
 import time
 
 
-def flood(host, port, stop, sent):
-    try:
-        s = socket.create_connection((host, port), timeout=10)
-        s.setblocking(False)
-        block = os.urandom(65536)
-        while not stop.is_set():
-            try:
-                sent[0] += s.send(block)
-            except BlockingIOError:
-                time.sleep(0.01)  # the server pushed back: TCP's window is shut
-        s.close()
-    except OSError:
-        pass
+class Flooder:
+    """One connection that sends without reading until told to stop."""
+
+    def __init__(self, host, port, stop):
+        self.sent = 0
+        self.pushed_back = False  # saw the send buffer fill: the server stopped taking
+        self.error = None
+        self.thread = threading.Thread(target=self.run, args=(host, port, stop), daemon=True)
+
+    def run(self, host, port, stop):
+        try:
+            s = socket.create_connection((host, port), timeout=10)
+            s.setblocking(False)
+            block = os.urandom(65536)
+            while not stop.is_set():
+                try:
+                    self.sent += s.send(block)
+                except BlockingIOError:
+                    self.pushed_back = True  # TCP's window is shut
+                    time.sleep(0.01)
+            s.close()
+        except OSError as e:
+            self.error = e
 
 
 def round_trip(host, port, payload):
@@ -52,25 +62,41 @@ def main():
     p.add_argument("--seconds", type=float, default=5)
     a = p.parse_args()
     stop = threading.Event()
-    sent = [0]
-    threads = [threading.Thread(target=flood, args=(a.host, a.port, stop, sent)) for _ in range(a.flooders)]
-    for t in threads:
-        t.start()
-    end = time.time() + a.seconds
+    flooders = [Flooder(a.host, a.port, stop) for _ in range(a.flooders)]
+    for f in flooders:
+        f.thread.start()
     trips = 0
     ok = True
-    while time.time() < end:
-        if not round_trip(a.host, a.port, os.urandom(1000)):
-            ok = False
-            break
-        trips += 1
-    stop.set()
-    for t in threads:
-        t.join()
-    after = round_trip(a.host, a.port, b"still there?")
-    print(f"flood_check: {a.flooders} flooders sent {sent[0]} bytes unread; {trips} round trips "
-          f"{'all intact' if ok else 'FAILED'} meanwhile; afterwards {'served' if after else 'NOT SERVED'}")
-    return 0 if ok and after and trips > 0 else 1
+    try:
+        end = time.time() + a.seconds
+        while time.time() < end:
+            if not round_trip(a.host, a.port, os.urandom(1000)):
+                ok = False
+                break
+            trips += 1
+    except OSError as e:
+        print(f"flood_check: a round trip failed: {e}")
+        ok = False
+    finally:
+        stop.set()
+    for f in flooders:
+        f.thread.join(timeout=30)
+    try:
+        after = round_trip(a.host, a.port, b"still there?")
+    except OSError as e:
+        print(f"flood_check: afterwards: {e}")
+        after = False
+    failed = [f for f in flooders if f.error is not None or f.thread.is_alive()]
+    pushed_back = sum(f.pushed_back for f in flooders)
+    sent = sum(f.sent for f in flooders)
+    print(f"flood_check: {a.flooders} flooders sent {sent} bytes unread ({pushed_back} pushed back, "
+          f"{len(failed)} failed); {trips} round trips {'all intact' if ok else 'FAILED'} meanwhile; "
+          f"afterwards {'served' if after else 'NOT SERVED'}")
+    for f in failed:
+        print(f"flood_check: a flooder failed: {f.error or 'still running'}")
+    # Every flooder connected and was pushed back (the server stopped taking
+    # what it could not echo instead of buffering it all).
+    return 0 if ok and after and trips > 0 and not failed and pushed_back == a.flooders else 1
 
 
 if __name__ == "__main__":

@@ -45,7 +45,10 @@ ovsdb-tool create "$run/conf.db" /usr/share/openvswitch/vswitch.ovsschema || fai
 ovsdb-server "$run/conf.db" --remote="punix:$run/db.sock" --pidfile="$run/ovsdb.pid" --detach \
   -vconsole:off --log-file="$run/ovsdb.log" || fail "ovsdb-server did not start"
 vsctl --no-wait init || fail "ovs-vsctl init failed"
-ovs-vswitchd "unix:$run/db.sock" --pidfile="$run/vswitchd.pid" --detach -vconsole:off \
+# --disable-system: the userspace datapath only; without it vswitchd would
+# delete kernel datapaths its database does not name (a host's own OVS).
+ovs-vswitchd "unix:$run/db.sock" --disable-system --disable-system-route --pidfile="$run/vswitchd.pid" \
+  --detach -vconsole:off \
   --log-file="$run/vswitchd.log" \
   || fail "ovs-vswitchd did not start"
 vsctl add-br "$br" -- set bridge "$br" datapath_type=netdev || fail "cannot add the bridge"
