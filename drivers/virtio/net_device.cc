@@ -370,13 +370,13 @@ Result<VirtioNet> VirtioNet::Open(pci::ConfigSpace& config, const pci::Function&
     if (p.rx.slots.none_in_use())
       return Error(Errc::kExhausted, "virtio-net: no memory for receive buffers");
   }
+  Status control = s.pairs > 1 ? s.setup_control() : Status{};
+  if (control) s.transport.driver_ok();
+  for (uint32_t q = 0; control && q < s.pairs; ++q) s.transport.notify(static_cast<uint16_t>(2 * q));
   if (s.pairs > 1) {
-    if (Status r = s.setup_control(); !r) return r.error();
-  }
-  s.transport.driver_ok();
-  for (uint32_t q = 0; q < s.pairs; ++q) s.transport.notify(static_cast<uint16_t>(2 * q));
-  if (s.pairs > 1) {
-    if (Status r = s.set_pairs(s.pairs, options.control_wait_ns); !r) {
+    // No control queue (the device's is past what the transport keeps, or
+    // no memory), or no agreement: one pair.
+    if (Status r = control ? s.set_pairs(s.pairs, options.control_wait_ns) : control; !r) {
       // A device that refuses, or answers late (and might switch to N
       // pairs after all, into rings nobody polls), starts over: reset (the
       // state's destructor) and opened for one pair, the stack steering.

@@ -82,7 +82,8 @@ struct VirtioNetOptions {
   uint64_t control_wait_ns = 1'000'000'000;
 };
 
-// Per queue pair; written by the cores using it.
+// Per queue pair; written by the cores using it (read from another core
+// while they run, a snapshot that may be a few frames behind).
 struct VirtioNetCounters {
   uint64_t frames_in = 0;
   uint64_t bytes_in = 0;

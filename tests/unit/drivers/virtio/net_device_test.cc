@@ -320,6 +320,18 @@ TEST_F(VirtioNetTest, AMultiqueueDeviceThatDoesNotAnswerGetsOnePair) {
   EXPECT_EQ(g_bar4[0x14] & kStatusDriverOk, kStatusDriverOk);
 }
 
+// A device with more pairs than the transport keeps doorbells for: its
+// control queue (queue 2 x 100) cannot be set up; one pair, not a failure.
+TEST_F(VirtioNetTest, ADeviceWithMorePairsThanTheTransportKeepsGetsOnePair) {
+  put<uint32_t>(0x04, 1u | 1u << 5 | 1u << 17 | 1u << 22 | 1u << 29);
+  put<uint16_t>(0x12, 201);
+  put<uint16_t>(0x2008, 100);
+  Result<VirtioNet> nic = open(4);
+  ASSERT_TRUE(nic.ok());
+  EXPECT_EQ(nic->queue_count(), 1u);
+  EXPECT_EQ(g_bar4[0x14] & kStatusDriverOk, kStatusDriverOk);
+}
+
 TEST_F(VirtioNetTest, ALegacyOnlyOrMissingDeviceIsRefused) {
   FakeConfigSpace empty;
   empty.add(kAt, 0x8086, 0x100e, 0x02, 0x00);  // an e1000
