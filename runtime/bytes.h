@@ -1,13 +1,43 @@
 #pragma once
 // Unaligned little-endian loads for code that walks bytes a word at a time
 // (checksums, hashes): fixed-size copies the compiler turns into single
-// loads, so that no call to memcpy sits in a hot loop.
+// loads, so that no call to memcpy sits in a hot loop. And big-endian
+// (network order) loads and stores for wire formats: packet headers,
+// memcached's binary protocol, the Messenger's frames.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 namespace ebb {
+
+inline uint16_t load16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return __builtin_bswap16(v);
+}
+inline uint32_t load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
+}
+inline uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+}
+inline void store16(uint8_t* p, uint16_t v) {
+  v = __builtin_bswap16(v);
+  std::memcpy(p, &v, 2);
+}
+inline void store32(uint8_t* p, uint32_t v) {
+  v = __builtin_bswap32(v);
+  std::memcpy(p, &v, 4);
+}
+inline void store64(uint8_t* p, uint64_t v) {
+  v = __builtin_bswap64(v);
+  std::memcpy(p, &v, 8);
+}
 
 inline uint32_t load_u32(const void* p) {
   uint32_t v;

@@ -1,23 +1,9 @@
 #include "ebbs/messenger/frame.h"
 
+#include "runtime/bytes.h"
+
 namespace ebb::messenger {
 namespace {
-
-void put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-void put32(uint8_t* p, uint32_t v) {
-  put16(p, static_cast<uint16_t>(v >> 16));
-  put16(p + 2, static_cast<uint16_t>(v));
-}
-void put64(uint8_t* p, uint64_t v) {
-  put32(p, static_cast<uint32_t>(v >> 32));
-  put32(p + 4, static_cast<uint32_t>(v));
-}
-uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t get32(const uint8_t* p) { return uint32_t{get16(p)} << 16 | get16(p + 2); }
-uint64_t get64(const uint8_t* p) { return uint64_t{get32(p)} << 32 | get32(p + 4); }
 
 constexpr std::size_t kHeadroom = 64;
 
@@ -38,17 +24,17 @@ Result<net::IOBuf> encode_frame(FrameHeader header, net::IOBuf payload) {
     frame.append(std::move(payload));
   }
   uint8_t* h = frame.push_front(kFrameHeaderBytes);
-  put32(h, kFrameMagic);
+  store32(h, kFrameMagic);
   h[4] = kFramingVersion;
   h[5] = header.flags;
-  put16(h + 6, header.type);
-  put16(h + 8, header.type_version);
-  put16(h + 10, 0);
-  put32(h + 12, header.ebb);
-  put16(h + 16, header.source);
-  put16(h + 18, header.destination);
-  put64(h + 20, header.request_id);
-  put32(h + 28, header.payload_bytes);
+  store16(h + 6, header.type);
+  store16(h + 8, header.type_version);
+  store16(h + 10, 0);
+  store32(h + 12, header.ebb);
+  store16(h + 16, header.source);
+  store16(h + 18, header.destination);
+  store64(h + 20, header.request_id);
+  store32(h + 28, header.payload_bytes);
   return frame;
 }
 
@@ -57,26 +43,26 @@ Result<bool> FrameDecoder::next_frame() {
     if (pending_.length() < kFrameHeaderBytes) {
       // A stream that is not the Messenger's is refused at its fourth byte.
       uint8_t magic[4];
-      if (pending_.copy_out(0, magic, 4) && get32(magic) != kFrameMagic)
+      if (pending_.copy_out(0, magic, 4) && load32(magic) != kFrameMagic)
         return Error(Errc::kInvalidArgument, "messenger: not a Messenger stream (bad magic)");
       return false;
     }
     uint8_t h[kFrameHeaderBytes];
     (void)pending_.copy_out(0, h, sizeof h);
-    if (get32(h) != kFrameMagic) return Error(Errc::kInvalidArgument, "messenger: not a Messenger stream (bad magic)");
+    if (load32(h) != kFrameMagic) return Error(Errc::kInvalidArgument, "messenger: not a Messenger stream (bad magic)");
     if (h[4] != kFramingVersion)
       return Error(Errc::kInvalidArgument, "messenger: a framing version this node does not speak", h[4]);
-    if ((h[5] & ~kKnownFlags) != 0 || get16(h + 10) != 0)
+    if ((h[5] & ~kKnownFlags) != 0 || load16(h + 10) != 0)
       return Error(Errc::kInvalidArgument, "messenger: reserved header bits set");
     FrameHeader& f = frame_.header;
     f.flags = h[5];
-    f.type = get16(h + 6);
-    f.type_version = get16(h + 8);
-    f.ebb = get32(h + 12);
-    f.source = get16(h + 16);
-    f.destination = get16(h + 18);
-    f.request_id = get64(h + 20);
-    f.payload_bytes = get32(h + 28);
+    f.type = load16(h + 6);
+    f.type_version = load16(h + 8);
+    f.ebb = load32(h + 12);
+    f.source = load16(h + 16);
+    f.destination = load16(h + 18);
+    f.request_id = load64(h + 20);
+    f.payload_bytes = load32(h + 28);
     if (f.payload_bytes > limits_.max_payload_bytes)
       return Error(Errc::kInvalidArgument, "messenger: a frame larger than the limit", f.payload_bytes);
     pending_.trim_front(kFrameHeaderBytes);

@@ -113,10 +113,10 @@ namespace ip = ebb::net::stack::ip;
 namespace tcp = ebb::net::stack::tcp;
 namespace udp = ebb::net::stack::udp;
 namespace icmp = ebb::net::stack::icmp;
-using stack::load16;
-using stack::load32;
-using stack::store16;
-using stack::store32;
+using ebb::load16;
+using ebb::load32;
+using ebb::store16;
+using ebb::store32;
 
 constexpr uint32_t kOurIp = 0xc6120001;      // 198.18.0.1
 constexpr uint32_t kPeerIp = 0xc6120002;     // 198.18.0.2

@@ -6,6 +6,7 @@
 
 #include "apps/memcached/protocol/stats.h"
 #include "apps/memcached/server/settings.h"
+#include "runtime/bytes.h"
 
 namespace ebb::memcached::binary {
 
@@ -86,25 +87,6 @@ std::string_view status_text(Status status) {
 
 // INCREMENT/DECREMENT's expiration that means "do not create a missing key".
 constexpr uint32_t kNoVivify = 0xffffffff;
-
-uint32_t load32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
-uint64_t load64(const uint8_t* p) {
-  return uint64_t{load32(p)} << 32 | load32(p + 4);
-}
-void store16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-void store32(uint8_t* p, uint32_t v) {
-  store16(p, static_cast<uint16_t>(v >> 16));
-  store16(p + 2, static_cast<uint16_t>(v));
-}
-void store64(uint8_t* p, uint64_t v) {
-  store32(p, static_cast<uint32_t>(v >> 32));
-  store32(p + 4, static_cast<uint32_t>(v));
-}
 
 struct Header {
   uint8_t opcode;

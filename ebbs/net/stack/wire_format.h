@@ -1,31 +1,15 @@
 #pragma once
-// The bytes of Ethernet, ARP, IPv4, ICMP, UDP and TCP headers: offsets,
-// constants, and big-endian loads and stores. Headers are read and written
-// in place through these (no packed structs: every access says its width).
+// The bytes of Ethernet, ARP, IPv4, ICMP, UDP and TCP headers: offsets and
+// constants. Headers are read and written in place through runtime/bytes.h's
+// big-endian loads and stores (no packed structs: every access says its
+// width).
 
 #include <cstdint>
 #include <cstring>
 
-namespace ebb::net::stack {
+#include "runtime/bytes.h"
 
-inline uint16_t load16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return __builtin_bswap16(v);
-}
-inline uint32_t load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return __builtin_bswap32(v);
-}
-inline void store16(uint8_t* p, uint16_t v) {
-  v = __builtin_bswap16(v);
-  std::memcpy(p, &v, 2);
-}
-inline void store32(uint8_t* p, uint32_t v) {
-  v = __builtin_bswap32(v);
-  std::memcpy(p, &v, 4);
-}
+namespace ebb::net::stack {
 
 // ---- Ethernet II ----
 namespace eth {
