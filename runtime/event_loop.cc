@@ -245,33 +245,32 @@ bool run_local(CoreState& c) {
   return n != 0;
 }
 
-bool run_idle_handlers(CoreState& c) {
-  if (c.idle_handlers.empty()) return false;
-  bool worked = false;
+// Calls call(entry) for every idle handler, true when any returned true.
+// A handler may add handlers (a deque keeps every entry in place; new ones
+// run this turn) or remove any (marked now, erased after the turn).
+template <class Call>
+bool each_idle_handler(CoreState& c, Call call) {
+  bool any = false;
   c.in_idle_handler = true;
-  // A handler may add handlers (a deque keeps every entry in place; new ones
-  // run this turn) or remove any (marked now, erased after the turn).
   for (std::size_t i = 0; i < c.idle_handlers.size(); ++i) {
     IdleHandlerEntry& e = c.idle_handlers[i];
-    if (!e.removed && e.handler()) worked = true;
+    if (!e.removed && call(e)) any = true;
   }
   c.in_idle_handler = false;
   std::erase_if(c.idle_handlers, [](const IdleHandlerEntry& e) { return e.removed; });
-  return worked;
+  return any;
+}
+
+bool run_idle_handlers(CoreState& c) {
+  if (c.idle_handlers.empty()) return false;
+  return each_idle_handler(c, [](IdleHandlerEntry& e) { return e.handler(); });
 }
 
 // Before the core sleeps: every handler's arm hook (runtime/idle_handler.h).
 // True when it must not sleep: a hook saw work waiting, or a handler without
 // a hook is there (a hook may have added one).
 bool arm_idle_handlers(CoreState& c) {
-  bool work = false;
-  c.in_idle_handler = true;
-  for (std::size_t i = 0; i < c.idle_handlers.size(); ++i) {
-    IdleHandlerEntry& e = c.idle_handlers[i];
-    if (!e.removed && e.arm && e.arm()) work = true;
-  }
-  c.in_idle_handler = false;
-  std::erase_if(c.idle_handlers, [](const IdleHandlerEntry& e) { return e.removed; });
+  const bool work = each_idle_handler(c, [](IdleHandlerEntry& e) { return e.arm && e.arm(); });
   return work || c.unarmed_idle_handlers != 0;
 }
 

@@ -14,8 +14,9 @@
 namespace ebb::virtio {
 namespace {
 
-// Every transmitted frame goes behind this header: no checksum to finish, no
-// segmentation (nothing of either was negotiated).
+// The header of every transmitted frame whose checksums are done (all of
+// them without CSUM; with it, frames that are not IPv4 TCP or UDP): no
+// checksum to finish, no segmentation.
 alignas(16) const uint8_t kZeroHeader[kNetHeaderBytes] = {};
 
 // The device-specific configuration (virtio spec 5.1.4).
@@ -93,9 +94,11 @@ class BufferSlots {
     buffers_[slot] = std::move(buffer);
     return reinterpret_cast<void*>(uintptr_t{slot} + 1);
   }
+  // The slot a cookie names.
+  static uint32_t slot_of(void* cookie) { return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(cookie) - 1); }
   // Back what a cookie names (the ring gives only cookies it was given).
   net::IOBuf release(void* cookie) {
-    const uint16_t slot = static_cast<uint16_t>(reinterpret_cast<uintptr_t>(cookie) - 1);
+    const uint32_t slot = slot_of(cookie);
     EBB_CHECK(slot < count_, "virtio-net: a cookie outside the slots (%u)", slot);
     free_[free_count_++] = slot;
     return std::move(buffers_[slot]);
@@ -451,7 +454,7 @@ Status VirtioNet::transmit(uint32_t queue, net::IOBuf frame) {
   void* cookie = p.tx.slots.keep(std::move(frame));
   if (place.start != 0) {
     // This chain's own header: the device sums from start and stores there.
-    uint8_t* header = p.tx.headers.get() + (reinterpret_cast<uintptr_t>(cookie) - 1) * kNetHeaderBytes;
+    uint8_t* header = p.tx.headers.get() + std::size_t{BufferSlots::slot_of(cookie)} * kNetHeaderBytes;
     std::memset(header, 0, kNetHeaderBytes);
     header[0] = kHeaderNeedsChecksum;
     std::memcpy(header + kHeaderChecksumStart, &place.start, 2);   // little-endian, as x86
