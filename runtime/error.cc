@@ -20,6 +20,7 @@ const char* errc_name(Errc code) {
     case Errc::kCancelled: return "cancelled";
     case Errc::kTimedOut: return "timed out";
     case Errc::kSystem: return "system error";
+    case Errc::kUnreachable: return "unreachable";
   }
   return "unknown error";
 }

@@ -19,6 +19,7 @@ enum class Errc : uint16_t {
   kCancelled,
   kTimedOut,
   kSystem,           // a system call failed; sys_errno() says why
+  kUnreachable,      // a peer (another node) cannot be reached, or its connection was lost
 };
 
 const char* errc_name(Errc code);
