@@ -37,7 +37,7 @@ constexpr int kNodes = 3;
 std::atomic<EbbId> g_messenger[kNodes];
 std::atomic<int> g_notes{0};
 // kStash requests, kept on their core until the test lets them go.
-std::vector<Responder>* g_stash[8];
+std::atomic<std::vector<Responder>*> g_stash[8];
 
 IOBuf text(const std::string& s) { return IOBuf::CopyOf(s.data(), s.size(), 64).value(); }
 
@@ -53,8 +53,8 @@ void serve(void* context, Frame&& frame, Responder responder) {
     case kDrop:
       return;
     case kStash:
-      if (g_stash[this_core()] == nullptr) g_stash[this_core()] = new std::vector<Responder>;
-      g_stash[this_core()]->push_back(std::move(responder));
+      if (g_stash[this_core()].load() == nullptr) g_stash[this_core()] = new std::vector<Responder>;
+      g_stash[this_core()].load()->push_back(std::move(responder));
       return;
     case kNote:
       ++g_notes;
@@ -108,7 +108,7 @@ class MessengerTest : public testing::RuntimeFixture {
       if (ids_[n] != kNullEbbId) stop_node(n);
     for (int c = 0; c < 2; ++c)
       if (g_stash[c] != nullptr) run(c, [c] {
-          delete g_stash[c];
+          delete g_stash[c].load();
           g_stash[c] = nullptr;
         });
     stop();
@@ -267,9 +267,10 @@ TEST_F(MessengerTest, AnUnansweredCallTimesOutAndItsLateAnswerIsDropped) {
   // Answer it now: the caller counts a late response and nothing else.
   for (CoreId c = 0; c < 2; ++c)
     run(c, [c] {
-      if (g_stash[c] == nullptr) return;
-      for (Responder& s : *g_stash[c]) s.respond(text("late"));
-      g_stash[c]->clear();
+      std::vector<Responder>* stash = g_stash[c].load();
+      if (stash == nullptr) return;
+      for (Responder& s : *stash) s.respond(text("late"));
+      stash->clear();
     });
   EXPECT_TRUE(eventually([&] { return counters(0).late_responses == 1; }));
   EXPECT_EQ(counters(0).timeouts, 1u);
@@ -283,7 +284,7 @@ TEST_F(MessengerTest, ADeadNodeFailsCallsAtOnceAndIsReconnectedWhenItReturns) {
   const EbbId id = ids_[0];
   auto waiting = std::make_shared<std::optional<Future<IOBuf>>>();
   run(0, [id, waiting] { waiting->emplace(Ref<Messenger>(id)->call(2, kService, kStash, 1, text("w"))); });
-  EXPECT_TRUE(eventually([] { return g_stash[0] != nullptr || g_stash[1] != nullptr; }));
+  EXPECT_TRUE(eventually([] { return g_stash[0].load() != nullptr || g_stash[1].load() != nullptr; }));
   const uint16_t port = members_[2].address.port;
   stop_node(2);
   auto failed = on_core(0, [waiting] { return std::move(**waiting); });
