@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "ebbs/messenger/cluster_ids.h"
 #include "runtime/bytes.h"
 #include "runtime/log.h"
 #include "runtime/platform.h"
@@ -118,7 +119,7 @@ Status validate(const MessengerConfig& config) {
   bool self_found = false;
   for (std::size_t i = 0; i < config.members.size(); ++i) {
     const Member& m = config.members[i];
-    if (m.id == kNoNode) return Error(Errc::kInvalidArgument, "messenger: a member without a node id");
+    if (m.id > kMaxNodeId) return Error(Errc::kInvalidArgument, "messenger: a node id past the largest", m.id);
     if (m.address.ip == 0 || m.address.port == 0)
       return Error(Errc::kInvalidArgument, "messenger: a member without an address and port", m.id);
     for (std::size_t j = 0; j < i; ++j)

@@ -4,6 +4,9 @@
 
 #include "ebbs/messenger/messenger.h"
 
+#include "ebbs/messenger/distributed_ebb.h"
+#include "ebbs/messenger/id_map.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -11,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <set>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -31,7 +35,7 @@ constexpr uint16_t kFail = 1001;    // fails with kExhausted, value 42
 constexpr uint16_t kDrop = 1002;    // drops the request unanswered
 constexpr uint16_t kStash = 1003;   // keeps the request, answers when told
 constexpr uint16_t kNote = 1004;    // one-way: counts
-constexpr EbbId kService = 0x80000001;
+constexpr EbbId kService = kFirstAppClusterId + 1;
 constexpr int kNodes = 3;
 
 std::atomic<EbbId> g_messenger[kNodes];
@@ -437,6 +441,163 @@ TEST(MessengerConfig, BadConfigsAreNamed) {
   c.self = 1;
   c.peer_dead_after = c.heartbeat_interval;
   EXPECT_FALSE(validate(c).ok());
+}
+
+// ---- distributed Ebbs ----
+
+// A distributed Ebb whose reps count, per core, the messages they got.
+constexpr uint16_t kTally = 1100;
+class Tally : public DistributedEbb<Tally> {
+ public:
+  explicit Tally(DistributedRoot<Tally>& root) : DistributedEbb(root) {}
+  Future<IOBuf> tally_on(NodeId node) { return call(node, kTally, 1, text("+1")); }
+  void on_message(Frame&&, Responder responder) {
+    ++count_;
+    responder.respond(text(std::to_string(self_node()) + "/" + std::to_string(this_core()) + "/" +
+                           std::to_string(count_)));
+  }
+
+ private:
+  uint64_t count_ = 0;  // this core's: no atomics
+};
+
+class DistributedTest : public MessengerTest {
+ protected:
+  void make_id_maps() {
+    for (int n = 0; n < kNodes; ++n) {
+      const EbbId m = ids_[n];
+      auto made = on_core(0, [m] { return IdMap::CreateOnNode(Ref<Messenger>(m)); });
+      char why[kErrorTextSize];
+      ASSERT_TRUE(made.ok()) << "node " << n << ": " << made.error().describe(why, sizeof why);
+      maps_[n] = made->id();
+    }
+  }
+  Result<EbbId> ask(CoreId core, int n, uint16_t type, const std::string& name, EbbId id = 0) {
+    const EbbId map = maps_[n];
+    return on_core(core, [=] {
+      Ref<IdMap> ids(map);
+      if (type == kTypeIdBind) return ids->bind(name, id);
+      if (type == kTypeIdLookup) return ids->lookup(name);
+      return ids->resolve(name);
+    });
+  }
+  EbbId maps_[kNodes] = {};
+};
+
+TEST_F(DistributedTest, EveryNodeAndCoreResolvesANameToOneIdFromItsHomesBlock) {
+  start_all();
+  make_id_maps();
+  const std::vector<std::string> names = {"memcached.ring", "a", "b", "c", "d", "e", "f", "g"};
+  std::set<EbbId> distinct;
+  std::set<NodeId> homes;
+  for (const std::string& name : names) {
+    Result<EbbId> first = ask(1, 2, kTypeIdResolve, name);
+    ASSERT_TRUE(first.ok()) << name;
+    for (int n = 0; n < kNodes; ++n)
+      for (CoreId core = 0; core < 2; ++core) EXPECT_EQ(*ask(core, n, kTypeIdResolve, name), *first) << name;
+    const NodeId home = on_core(0, [m = maps_[0], name] { return Ref<IdMap>(m)->home_of(name); }).value();
+    homes.insert(home);
+    EXPECT_GE(*first, first_cluster_id_of(home));
+    EXPECT_LT(*first, first_cluster_id_of(home) + kClusterIdsPerNode);
+    distinct.insert(*first);
+  }
+  EXPECT_EQ(distinct.size(), names.size());
+  EXPECT_GE(homes.size(), 2u);  // names spread over the members
+}
+
+TEST_F(DistributedTest, BindLookupAndBadNamesAnswerClearly) {
+  start_all();
+  make_id_maps();
+  const EbbId mine = on_core(1, [m = maps_[1]] { return Ref<IdMap>(m)->allocate(); }).value();
+  EXPECT_EQ(*ask(0, 1, kTypeIdBind, "kv", mine), mine);
+  EXPECT_EQ(*ask(1, 2, kTypeIdLookup, "kv"), mine);
+  EXPECT_EQ(*ask(0, 0, kTypeIdBind, "kv", mine), mine);  // the same binding again is fine
+  Result<EbbId> clash = ask(0, 0, kTypeIdBind, "kv", mine + 1);
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code(), Errc::kAlreadyExists);
+  EXPECT_EQ(clash.error().value(), mine);
+  Result<EbbId> none = ask(0, 2, kTypeIdLookup, "nobody");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code(), Errc::kNoSuchEbb);
+  EXPECT_EQ(ask(0, 0, kTypeIdResolve, "").error().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(ask(0, 0, kTypeIdResolve, std::string(201, 'n')).error().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(ask(0, 0, kTypeIdBind, "local", 600).error().code(), Errc::kInvalidArgument);
+}
+
+TEST_F(DistributedTest, AllocatedIdsAreUniqueAcrossCoresAndNodes) {
+  start_all();
+  make_id_maps();
+  std::set<EbbId> all;
+  for (int n = 0; n < kNodes; ++n)
+    for (CoreId core = 0; core < 2; ++core) {
+      auto got = on_core(core, [m = maps_[n]] {
+        std::vector<EbbId> v;
+        for (int i = 0; i < 500; ++i) v.push_back(Ref<IdMap>(m)->allocate().value());
+        return v;
+      });
+      ASSERT_TRUE(got.ok());
+      for (EbbId id : *got) {
+        EXPECT_GE(id, first_cluster_id_of(static_cast<NodeId>(n)));
+        EXPECT_LT(id, first_cluster_id_of(static_cast<NodeId>(n)) + kClusterIdsPerNode);
+        all.insert(id);
+      }
+    }
+  EXPECT_EQ(all.size(), 3u * 2u * 500u);
+}
+
+TEST_F(DistributedTest, ANameWhoseHomeIsDownIsAnErrorAndOthersStillResolve) {
+  start_all();
+  make_id_maps();
+  std::string at2, elsewhere;
+  for (int i = 0; at2.empty() || elsewhere.empty(); ++i) {
+    const std::string name = "n" + std::to_string(i);
+    const NodeId home = on_core(0, [m = maps_[0], name] { return Ref<IdMap>(m)->home_of(name); }).value();
+    (home == 2 ? at2 : elsewhere) = name;
+  }
+  stop_node(2);
+  Result<EbbId> r = ask(0, 0, kTypeIdResolve, at2);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::kUnreachable);
+  EXPECT_TRUE(ask(0, 0, kTypeIdResolve, elsewhere).ok());
+}
+
+TEST_F(DistributedTest, ARemoteCallReachesThePerCoreRepsOfTheOtherNode) {
+  start_all();
+  constexpr EbbId kTallyId = kFirstAppClusterId;
+  EbbId local[kNodes];
+  for (int n = 0; n < kNodes; ++n) {
+    auto made = on_core(0, [m = ids_[n]]() -> Result<EbbId> {
+      (void)Ref<Messenger>(m)->root().add_type({.id = kTally, .name = "tally"});
+      Result<Ref<Tally>> t = Tally::CreateOnNode(Ref<Messenger>(m), kTallyId);
+      if (!t) return t.error();
+      return t->id();
+    });
+    ASSERT_TRUE(made.ok());
+    local[n] = *made;
+  }
+  // A second part of the same Ebb on one node is refused.
+  auto twice = on_core(0, [m = ids_[1]] { return Tally::CreateOnNode(Ref<Messenger>(m), kTallyId); });
+  EXPECT_EQ(twice.error().code(), Errc::kAlreadyExists);
+  // Node 0's rep on each core calls node 1's: answered by one of node 1's
+  // per-core reps, each counting for itself.
+  std::set<std::string> answered_by;
+  uint64_t total = 0;
+  for (int i = 0; i < 20; ++i)
+    for (CoreId core = 0; core < 2; ++core) {
+      auto r = on_core(core, [t = local[0]] { return Ref<Tally>(t)->tally_on(1); });
+      ASSERT_TRUE(r.ok());
+      const std::string s = r->to_string();  // node/core/count
+      ASSERT_EQ(s.substr(0, 2), "1/");
+      answered_by.insert(s.substr(0, s.rfind('/')));
+      ++total;
+    }
+  EXPECT_EQ(total, 40u);
+  EXPECT_GE(answered_by.size(), 1u);
+  auto self_call = on_core(1, [t = local[2]] { return Ref<Tally>(t)->tally_on(2); });
+  ASSERT_TRUE(self_call.ok());
+  EXPECT_EQ(self_call->to_string(), "2/1/1");  // to itself: handled on the calling core
+  Result<std::string> r = call(0, 0, 1, kTally, "", 1, kTallyId + 2);  // no such Ebb
+  EXPECT_EQ(r.error().code(), Errc::kNoSuchEbb);
 }
 
 }  // namespace
