@@ -24,6 +24,7 @@ class PosixNetwork final : public Network {
     listeners_.push_back(*l);
     return {};
   }
+  Future<net::Connection> connect(net::Endpoint peer) override { return net::posix::connect(peer); }
   std::string describe() const override { return "Linux sockets"; }
 
  private:

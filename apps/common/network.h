@@ -15,6 +15,7 @@
 #include "apps/common/network_flags.h"
 #include "ebbs/net/connection.h"
 #include "ebbs/net/datagram.h"
+#include "runtime/future.h"
 #include "runtime/result.h"
 
 namespace ebb::apps {
@@ -32,6 +33,8 @@ class Network {
   // TCP on `port` on every core (0: a port the backend picks); the port.
   virtual Result<uint16_t> listen(uint16_t port, AcceptHandler on_accept, uint32_t listen_ip) = 0;
   virtual Status bind_udp(uint16_t port, DatagramHandlerFn handler, uint32_t listen_ip) = 0;
+  // A TCP connection to `peer`, living on the calling core. From a core.
+  virtual Future<net::Connection> connect(net::Endpoint peer) = 0;
   // "Linux sockets" or "own stack on tap0, 198.18.0.2/24".
   virtual std::string describe() const = 0;
 };

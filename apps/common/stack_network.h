@@ -49,6 +49,7 @@ class StackNetwork final : public Network {
   Status bind_udp(uint16_t port, DatagramHandlerFn handler, uint32_t) override {
     return stack_->bind_udp(port, handler).block();
   }
+  Future<net::Connection> connect(net::Endpoint peer) override { return stack_->connect(peer); }
   std::string describe() const override {
     const net::stack::InterfaceConfig& i = interface_;
     std::string text = "own stack on " + device_name_ + ", " + ip_text(i.ip) + "/" + std::to_string(i.prefix);

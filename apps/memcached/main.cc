@@ -24,10 +24,12 @@
 #include <memory>
 #include <vector>
 
+#include "apps/memcached/cluster/partition.h"
 #include "apps/memcached/protocol/context.h"
 #include "apps/memcached/server/connection.h"
 #include "apps/memcached/server/settings.h"
 #include "apps/common/network.h"
+#include "ebbs/messenger/cluster_file.h"
 #include "runtime/runtime.h"
 #include "runtime/stats.h"
 
@@ -40,6 +42,32 @@ using namespace ebb::memcached;
 // serving and kept until the process ends).
 Server* g_server = nullptr;
 apps::Network* g_network = nullptr;
+EbbId g_messenger = kNullEbbId;  // cluster mode
+
+// Cluster mode: the Messenger on this node's member address, and the
+// Partition that sends requests for other nodes' keys there.
+Result<std::string> join_cluster(const Settings& settings) {
+  Result<std::vector<messenger::Member>> members = messenger::parse_cluster_file(settings.cluster);
+  if (!members) return members.error();
+  messenger::MessengerConfig config;
+  config.self = static_cast<messenger::NodeId>(settings.node);
+  config.members = *members;
+  config.dial = [](net::Endpoint peer) { return g_network->connect(peer); };
+  Result<Ref<messenger::Messenger>> m = messenger::Messenger::Create(std::move(config));
+  if (!m) return m.error();
+  g_messenger = m->id();
+  const messenger::Member* me = (*m)->root().member(static_cast<messenger::NodeId>(settings.node));
+  Result<uint16_t> port = g_network->listen(
+      me->address.port, [](net::Connection c) { Ref<messenger::Messenger>(g_messenger)->accept(std::move(c)); },
+      settings.listen_ip);
+  if (!port) return port.error();
+  Result<Ref<Partition>> partition = Partition::CreateOnNode(*m, *g_server);
+  if (!partition) return partition.error();
+  g_server->partition = partition->id();
+  (*m)->watch_peers();
+  return "node " + std::to_string(settings.node) + " of " + std::to_string(members->size()) + ", messenger on " +
+         me->address.to_string();
+}
 
 struct CoreShare {
   CoreStats runtime;
@@ -96,6 +124,7 @@ int main(int argc, char** argv) {
   table.memory_limit = settings.memory_limit;
   table.item_size_max = settings.item_size_max;
   table.evict = settings.evict;
+  std::string cluster_line;
   auto started = runtime.run_on(0, [&]() -> Result<uint16_t> {
     Result<Ref<Store>> store = Store::Create(table);
     if (!store) return store.error();
@@ -109,6 +138,11 @@ int main(int argc, char** argv) {
         settings.tcp_port, [](net::Connection c) { serve_connection(*g_server, std::move(c)); },
         settings.listen_ip);
     if (!tcp) return tcp.error();
+    if (!settings.cluster.empty()) {
+      Result<std::string> joined = join_cluster(settings);
+      if (!joined) return joined.error();
+      cluster_line = *joined;
+    }
     if (settings.udp_port != 0) {
       Status udp = g_network->bind_udp(
           settings.udp_port,
@@ -130,6 +164,7 @@ int main(int argc, char** argv) {
   if (settings.udp_port != 0) std::printf(" and %u (udp)", settings.udp_port);
   std::printf(", %u cores, %zu MiB, %s\n", settings.cores, settings.memory_limit >> 20,
               g_network->describe().c_str());
+  if (!cluster_line.empty()) std::printf("ebb-memcached: cluster %s\n", cluster_line.c_str());
   std::fflush(stdout);
 
   std::vector<CoreShare> shares;

@@ -22,6 +22,7 @@
 
 #include <utility>
 
+#include "ebbs/messenger/cluster_ids.h"
 #include "ebbs/messenger/messenger.h"
 #include "runtime/multicore_ebb.h"
 
@@ -63,7 +64,7 @@ class DistributedEbb : public MulticoreEbb<Rep, Root> {
   // cluster-wide.
   template <class... Args>
   static Result<Ref<Rep>> CreateOnNode(Ref<Messenger> messenger, EbbId cluster_id, Args&&... root_args) {
-    if (cluster_id < kFirstClusterId)
+    if (!is_cluster_id(cluster_id))
       return Error(Errc::kInvalidArgument, "distributed Ebb: not a cluster-wide id", cluster_id);
     Result<Ref<Rep>> made =
         MulticoreEbb<Rep, Root>::Create(messenger, cluster_id, std::forward<Args>(root_args)...);

@@ -11,6 +11,7 @@
 #include "apps/memcached/server/counters.h"
 #include "apps/memcached/server/settings.h"
 #include "apps/memcached/store/store.h"
+#include "runtime/ebb_id.h"
 
 namespace ebb::memcached {
 
@@ -30,6 +31,9 @@ struct Server {
   std::unique_ptr<Counters[]> counters;
   ConnectionRegistry connections;
   std::atomic<uint32_t> verbosity{0};
+  // Cluster mode: the Partition Ebb (apps/memcached/cluster) that sends
+  // requests for other nodes' keys there; null on a lone server.
+  EbbId partition = kNullEbbId;
 
   CounterValues totals() const {
     CounterValues sum;

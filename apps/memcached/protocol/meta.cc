@@ -58,9 +58,8 @@ int base64_value(char c) {
   return -1;
 }
 
-// Decodes like memcached's decoder, whose leniency clients may rely on:
-// characters outside the alphabet are skipped, the digits must come in whole
-// groups of four, and a group with padding ends the input. 0: not base64.
+}  // namespace
+
 std::size_t base64_decode(string_view in, char* out) {
   std::size_t digits = 0;
   for (char c : in)
@@ -87,6 +86,8 @@ std::size_t base64_decode(string_view in, char* out) {
   }
   return n;
 }
+
+namespace {
 
 class Key {
  public:

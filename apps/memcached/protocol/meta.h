@@ -10,6 +10,7 @@
 // and N (vivify on miss) in ms's append and prepend modes.
 
 #include <cstddef>
+#include <string_view>
 
 #include "apps/memcached/protocol/context.h"
 #include "apps/memcached/protocol/reply.h"
@@ -24,5 +25,11 @@ namespace ebb::memcached::meta {
 // A refused ms value that is not there yet is skipped with `swallow`.
 Handled handle(Context& context, const char* data, std::size_t length, std::size_t newline,
                Reply& out);
+
+// The b flag's base64, decoded like memcached's decoder, whose leniency
+// clients may rely on: characters outside the alphabet are skipped, the
+// digits must come in whole groups of four, and a group with padding ends
+// the input. The bytes written to out (room for 3/4 of in); 0: not base64.
+std::size_t base64_decode(std::string_view in, char* out);
 
 }  // namespace ebb::memcached::meta

@@ -21,7 +21,7 @@ class Client : public std::enable_shared_from_this<Client> {
   Client(Server& server, net::Connection connection)
       : server_(server),
         connection_(std::move(connection)),
-        session_(server, connection_.core(), &info_),
+        session_(server, connection_.core(), &info_, /*routed=*/true),
         counters_(server.counters[connection_.core()]) {
     counters_.add_connections(1);
     bump_counter(counters_.total_connections);
@@ -62,9 +62,10 @@ class Client : public std::enable_shared_from_this<Client> {
     finish(out, outcome);
   }
 
-  // Goes on with input held back while the client was not reading.
+  // Goes on with input held back while the client was not reading (or
+  // while a request was at another node).
   void resume() {
-    if (!paused_ || connection_.closed()) return;
+    if (!paused_ || waiting_ || connection_.closed()) return;
     IOBuf out;
     const Outcome outcome = session_.resume(out);
     finish(out, outcome);
@@ -74,6 +75,20 @@ class Client : public std::enable_shared_from_this<Client> {
     if (!out.empty()) (void)connection_.send(std::move(out));
     if (outcome == Outcome::kClose) {
       connection_.close();
+      return;
+    }
+    if (outcome == Outcome::kWaiting) {
+      // Later requests wait (in order) until the other node's reply is sent.
+      if (!paused_) connection_.pause_receive();
+      paused_ = waiting_ = true;
+      session_.take_reply().on_result([self = shared_from_this()](Result<IOBuf>&& reply) {
+        self->waiting_ = false;
+        if (self->connection_.closed()) return;
+        IOBuf out;
+        if (reply) out = std::move(*reply);
+        const Outcome next = self->session_.resume(out);
+        self->finish(out, next);
+      });
       return;
     }
     const bool hold = outcome == Outcome::kPaused || connection_.send_full();
@@ -93,6 +108,7 @@ class Client : public std::enable_shared_from_this<Client> {
   Session session_;
   Counters& counters_;
   bool paused_ = false;
+  bool waiting_ = false;  // a request is at another node
 };
 
 uint16_t read_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "apps/memcached/cluster/partition.h"
 #include "apps/memcached/protocol/ascii.h"
 #include "apps/memcached/protocol/binary.h"
 #include "apps/memcached/protocol/reply.h"
@@ -15,8 +16,11 @@ namespace {
 constexpr std::size_t kKeepCapacity = std::size_t{64} << 10;
 }  // namespace
 
-Session::Session(Server& server, CoreId core, ConnectionInfo* connection)
-    : server_(server), counters_(server.counters[core]), connection_(connection) {}
+Session::Session(Server& server, CoreId core, ConnectionInfo* connection, bool routed)
+    : server_(server),
+      counters_(server.counters[core]),
+      connection_(connection),
+      routed_(routed && server.partition != kNullEbbId) {}
 
 Session::~Session() { std::free(buffer_); }
 
@@ -58,6 +62,20 @@ std::size_t Session::handle(const uint8_t* data, std::size_t length, net::IOBuf&
     if (need_ > length - pos) break;  // the request is known to be longer
     if (protocol_ == Protocol::kUnknown)
       protocol_ = data[pos] == binary::kRequestMagic ? Protocol::kBinary : Protocol::kAscii;
+    if (routed_) {
+      Route route = Ref<Partition>(server_.partition)->route(data + pos, length - pos, protocol_ == Protocol::kBinary);
+      if (route.kind == Route::Kind::kNeedMore) {
+        need_ = route.need;
+        break;
+      }
+      if (route.kind == Route::Kind::kRemote) {
+        need_ = 0;
+        pos += route.consumed;
+        reply_ = std::move(route.reply);
+        *outcome = Outcome::kWaiting;
+        break;
+      }
+    }
     const Handled h =
         protocol_ == Protocol::kBinary
             ? binary::handle(context, data + pos, length - pos, reply)

@@ -11,9 +11,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "apps/memcached/protocol/context.h"
 #include "ebbs/net/iobuf/iobuf.h"
+#include "runtime/future.h"
 
 namespace ebb::memcached {
 
@@ -28,10 +30,14 @@ class Session {
     kDone,    // everything received is handled (or waits for more input)
     kPaused,  // the reply grew past kMaxBatchReply: send it, then call resume()
     kClose,   // send what `out` holds, then close
+    kWaiting, // a request went to another node: send `out`, hold further
+              // input, append take_reply()'s bytes when they come, then resume()
   };
 
   // `connection` (may be null): the client's entry for `stats conns`.
-  Session(Server& server, CoreId core, ConnectionInfo* connection = nullptr);
+  // `routed`: in cluster mode, requests for other nodes' keys go there
+  // (a session that runs requests another node sent is not routed).
+  Session(Server& server, CoreId core, ConnectionInfo* connection = nullptr, bool routed = false);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -44,6 +50,8 @@ class Session {
   // false when memory ran out (close).
   bool stash(const uint8_t* data, std::size_t length);
   std::size_t buffered() const { return size_ - start_; }
+  // After kWaiting: the reply of the request that went to another node.
+  Future<net::IOBuf> take_reply() { return std::move(*reply_); }
 
  private:
   enum class Protocol : uint8_t { kUnknown, kAscii, kBinary };
@@ -64,6 +72,8 @@ class Session {
   std::size_t need_ = 0;     // bytes the buffered request needs in all (0: unknown)
   std::size_t swallow_ = 0;  // input still to discard
   bool closing_ = false;
+  bool routed_ = false;
+  std::optional<Future<net::IOBuf>> reply_;
 };
 
 }  // namespace ebb::memcached

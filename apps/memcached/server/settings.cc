@@ -31,6 +31,9 @@ void usage(FILE* out) {
                "  -M, --disable-evictions   refuse writes when memory is full instead of evicting\n"
                "  -C, --disable-cas         no CAS values\n"
                "%s"
+               "      --cluster=FILE        cluster mode: the members, one `node ID ADDR:PORT` a line\n"
+               "      --peers=LIST          cluster mode, members inline: ID=ADDR:PORT,ID=ADDR:PORT,...\n"
+               "      --node=ID             this node's id among the members\n"
                "      --idle-spin=US        how long an idle core polls before it sleeps\n"
                "                            (default 20; 0: sleep at once, as memcached does)\n"
                "  -V, --version             print the version\n"
@@ -88,6 +91,9 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
       {"queues", required_argument, nullptr, 'N'},
       {"poll", no_argument, nullptr, 'N'},
       {"idle-spin", required_argument, nullptr, 'S'},
+      {"cluster", required_argument, nullptr, 'K'},
+      {"peers", required_argument, nullptr, 'P'},
+      {"node", required_argument, nullptr, 'D'},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -150,6 +156,34 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
         if (!apps::parse_number(kProgram, "--idle-spin", optarg, 0, 1'000'000, &n)) return 2;
         settings->idle_spin_us = static_cast<int64_t>(n);
         break;
+      case 'K': {
+        if (!settings->cluster.empty()) return fail("the members are given twice, again with", flag);
+#if defined(EBB_PLATFORM_NATIVE)
+        return fail("a native image has no files: give the members with --peers, not", flag);
+#else
+        std::FILE* file = std::fopen(optarg, "r");
+        if (file == nullptr) return fail("cannot read the cluster file", optarg);
+        char chunk[4096];
+        for (std::size_t got; (got = std::fread(chunk, 1, sizeof chunk, file)) > 0;) settings->cluster.append(chunk, got);
+        std::fclose(file);
+        if (settings->cluster.empty()) return fail("the cluster file is empty:", optarg);
+        break;
+#endif
+      }
+      case 'P': {
+        if (!settings->cluster.empty()) return fail("the members are given twice, again with", flag);
+        // ID=ADDR:PORT,... in the file's words: one `node ID ADDR:PORT` a line.
+        for (const char* p = optarg; *p != '\0'; ++p) {
+          if (p == optarg || p[-1] == ',') settings->cluster += "node ";
+          settings->cluster += *p == ',' ? '\n' : *p == '=' ? ' ' : *p;
+        }
+        settings->cluster += '\n';
+        break;
+      }
+      case 'D':
+        if (!apps::parse_number(kProgram, "--node", optarg, 0, 32766, &n)) return 2;
+        settings->node = static_cast<int32_t>(n);
+        break;
       case 'V':
         std::printf("memcached %s\n", kVersion);
         *exit_now = true;
@@ -172,6 +206,16 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
     return 2;
   }
   if (!settings->network.check(kProgram)) return 2;
+  if (settings->cluster.empty() != (settings->node < 0)) {
+    std::fprintf(stderr, "%s: cluster mode needs both the members (--cluster or --peers) and --node\n", kProgram);
+    return 2;
+  }
+  if (!settings->cluster.empty() && settings->udp_port != 0) {
+    // A datagram cannot wait for another node's reply: in a cluster, a UDP
+    // request for another node's key could only be answered wrongly.
+    std::fprintf(stderr, "%s: UDP (-U) is not served in cluster mode\n", kProgram);
+    return 2;
+  }
   // memcached's bounds on the item size.
   if (item_size_given) {
     if (settings->item_size_max < 1024) {

@@ -1,7 +1,8 @@
 #pragma once
 // Settings: ebb-memcached's command line, memcached's own flags where they
 // make sense (-p -U -l -t -m -c -I -v -M -C), plus the network flags
-// (apps/common/network.h) that pick Linux sockets or the own stack.
+// (apps/common/network.h) that pick Linux sockets or the own stack, and the
+// cluster flags (--cluster or --peers, --node).
 
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,11 @@ struct Settings {
   bool cas = true;                                     // -C turns CAS off
   apps::NetworkFlags network;                          // --net, --tap, --ip, ...
   int64_t idle_spin_us = -1;                           // --idle-spin (-1: the runtime's default)
+  // Cluster mode: the members, in the cluster file's words
+  // (ebbs/messenger/cluster_file.h), from --cluster FILE or --peers LIST;
+  // empty for a lone server. This node's id: --node.
+  std::string cluster;
+  int32_t node = -1;
 };
 
 // Parses argv into *settings (defaults first: cores from default_cores).

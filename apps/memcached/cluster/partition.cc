@@ -1,0 +1,264 @@
+#include "apps/memcached/cluster/partition.h"
+
+#include <cstring>
+#include <vector>
+
+#include "apps/memcached/protocol/ascii.h"
+#include "apps/memcached/protocol/binary.h"
+#include "apps/memcached/protocol/meta.h"
+#include "apps/memcached/server/session.h"
+#include "runtime/bytes.h"
+#include "runtime/stats.h"
+
+namespace ebb::memcached {
+namespace {
+
+using messenger::NodeId;
+using net::IOBuf;
+using std::string_view;
+
+constexpr string_view kServerError = "SERVER_ERROR cluster: the key's node cannot be reached\r\n";
+constexpr string_view kEnd = "END\r\n";
+
+// The words of a command line, one at a time (memcached splits on spaces).
+class WordReader {
+ public:
+  explicit WordReader(string_view line) : line_(line) {}
+  string_view next() {
+    while (pos_ < line_.size() && line_[pos_] == ' ') ++pos_;
+    const std::size_t start = pos_;
+    while (pos_ < line_.size() && line_[pos_] != ' ') ++pos_;
+    return line_.substr(start, pos_ - start);
+  }
+  string_view rest() const { return line_.substr(pos_); }
+
+ private:
+  string_view line_;
+  std::size_t pos_ = 0;
+};
+
+// A decimal length, or -1 when the word is not one (the handler refuses it).
+int64_t length_word(string_view w) {
+  if (w.empty() || w.size() > 10) return -1;
+  int64_t v = 0;
+  for (char c : w) {
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+bool ends_with_noreply(string_view line) {
+  while (!line.empty() && line.back() == ' ') line.remove_suffix(1);
+  return line.size() >= 7 && line.substr(line.size() - 7) == "noreply";
+}
+
+// Binary protocol: opcodes whose reply on failure is a miss, and the quiet
+// ones (no reply for a miss).
+bool binary_is_get(uint8_t op) {
+  return op == 0x00 || op == 0x09 || op == 0x0c || op == 0x0d || op == 0x1d || op == 0x1e || op == 0x23 ||
+         op == 0x24;
+}
+bool binary_is_quiet_get(uint8_t op) { return op == 0x09 || op == 0x0d || op == 0x1e || op == 0x24; }
+
+// A binary response with `status` and a short message, for `request`.
+std::string binary_failure(const uint8_t* request, uint16_t status, string_view message) {
+  std::string out(24 + message.size(), '\0');
+  auto* h = reinterpret_cast<uint8_t*>(out.data());
+  h[0] = 0x81;
+  h[1] = request[1];
+  store16(h + 6, status);
+  store32(h + 8, static_cast<uint32_t>(message.size()));
+  std::memcpy(h + 12, request + 12, 4);  // the opaque
+  std::memcpy(h + 24, message.data(), message.size());
+  return out;
+}
+
+}  // namespace
+
+PartitionRoot::PartitionRoot(Ref<messenger::Messenger> messenger, EbbId cluster_id, Server& server)
+    : DistributedRoot<Partition>(messenger, cluster_id),
+      server_(server),
+      ring_([&] {
+        std::vector<NodeId> nodes;
+        for (const messenger::Member& m : messenger->root().config().members) nodes.push_back(m.id);
+        return nodes;
+      }()) {}
+
+Result<Ref<Partition>> Partition::CreateOnNode(Ref<messenger::Messenger> messenger, Server& server) {
+  Status typed = messenger->root().add_type({.id = kTypeRequest, .name = "memcached.request"});
+  if (!typed) return typed.error();
+  return DistributedEbb::CreateOnNode(messenger, kClusterId, server);
+}
+
+NodeId Partition::owner_of(string_view key) const {
+  const messenger::MessengerRoot& m = messenger().root();
+  const NodeId self = self_node();
+  return root().ring().owner(Ring::hash(key), [&](NodeId n) { return n == self || m.reachable(n); });
+}
+
+Route Partition::route(const uint8_t* data, std::size_t length, bool binary) {
+  return binary ? route_binary(data, length) : route_ascii(reinterpret_cast<const char*>(data), length);
+}
+
+Route Partition::route_ascii(const char* data, std::size_t length) {
+  const void* newline = std::memchr(data, '\n', length < ascii::kMaxGetLine ? length : ascii::kMaxGetLine);
+  if (newline == nullptr) return {};  // the handler waits for the line (or refuses it)
+  const std::size_t line_bytes = static_cast<std::size_t>(static_cast<const char*>(newline) - data) + 1;
+  string_view line(data, line_bytes - 1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  WordReader words(line);
+  const string_view command = words.next();
+  const NodeId self = self_node();
+
+  if (command == "get" || command == "gets") return route_multi_get(command, {}, words.rest(), line_bytes);
+  if (command == "gat" || command == "gats") {
+    const string_view exptime = words.next();
+    return route_multi_get(command, exptime, words.rest(), line_bytes);
+  }
+
+  string_view key = words.next();
+  if (key.empty() || key.size() > kMaxKeyLength) return {};
+  std::size_t total = line_bytes;
+  bool silent = false;
+  char decoded[kMaxKeyLength];
+  if (command == "set" || command == "add" || command == "replace" || command == "append" ||
+      command == "prepend" || command == "cas") {
+    (void)words.next();  // flags
+    (void)words.next();  // exptime
+    const int64_t bytes = length_word(words.next());
+    if (bytes < 0 || static_cast<std::size_t>(bytes) > root().server().settings.item_size_max) return {};
+    total += static_cast<std::size_t>(bytes) + 2;
+    silent = ends_with_noreply(line);
+  } else if (command == "delete" || command == "incr" || command == "decr" || command == "touch") {
+    silent = ends_with_noreply(line);
+  } else if (command == "mg" || command == "md" || command == "ma" || command == "ms" || command == "me") {
+    if (command == "ms") {
+      const int64_t bytes = length_word(words.next());
+      if (bytes < 0 || static_cast<std::size_t>(bytes) > root().server().settings.item_size_max) return {};
+      total += static_cast<std::size_t>(bytes) + 2;
+    }
+    // A base64 key (the b flag) lives where its bytes hash.
+    for (string_view flag = words.next(); !flag.empty(); flag = words.next()) {
+      if (flag == "b") {
+        const std::size_t n = meta::base64_decode(key, decoded);
+        if (n == 0) return {};  // the handler refuses it
+        key = string_view(decoded, n);
+        break;
+      }
+    }
+  } else {
+    return {};  // no key: this node answers
+  }
+  const NodeId owner = owner_of(key);
+  if (owner == self) return {};
+  if (length < total) return {.kind = Route::Kind::kNeedMore, .need = total};
+  Route r{.kind = Route::Kind::kRemote, .consumed = total};
+  r.reply = run_on(owner, data, total, silent ? string_view{} : kServerError);
+  return r;
+}
+
+Route Partition::route_multi_get(string_view command, string_view exptime, string_view keys, std::size_t consumed) {
+  const NodeId self = self_node();
+  // Most gets are of keys this node owns: look before building anything.
+  bool all_here = true;
+  std::size_t count = 0;
+  WordReader scan(keys);
+  for (string_view key = scan.next(); !key.empty(); key = scan.next(), ++count) {
+    if (key.size() > kMaxKeyLength) return {};  // the handler refuses the line
+    all_here = all_here && owner_of(key) == self;
+  }
+  if (all_here || count == 0) return {};
+  std::vector<Future<IOBuf>> pieces;
+  pieces.reserve(count);
+  WordReader each(keys);
+  std::string one;
+  for (string_view key = each.next(); !key.empty(); key = each.next()) {
+    one.assign(command);
+    if (!exptime.empty()) one.append(" ").append(exptime);
+    one.append(" ").append(key).append("\r\n");
+    // A piece is its VALUE block (if any) and END; a node that cannot be
+    // reached gives a miss.
+    pieces.push_back(run_on(owner_of(key), one.data(), one.size(), kEnd));
+  }
+  Route r{.kind = Route::Kind::kRemote, .consumed = consumed};
+  r.reply = when_all(std::move(pieces)).then([](std::vector<Result<IOBuf>> results) {
+    IOBuf all;
+    for (Result<IOBuf>& piece : results) {
+      if (!piece) continue;
+      if (piece->length() >= kEnd.size()) piece->trim_back(kEnd.size());
+      all.append(std::move(*piece));
+    }
+    (void)all.append_copy(kEnd);
+    return all;
+  });
+  return r;
+}
+
+Route Partition::route_binary(const uint8_t* data, std::size_t length) {
+  constexpr std::size_t kHeader = 24;
+  if (length < kHeader || data[0] != 0x80) return {};
+  const uint8_t op = data[1];
+  const uint16_t key_length = load16(data + 2);
+  const uint8_t extras = data[4];
+  const uint32_t body = load32(data + 8);
+  // stat's key is a stats group, and SASL's a mechanism: this node answers.
+  if (key_length == 0 || op == 0x10 || (op >= 0x20 && op <= 0x22)) return {};
+  if (key_length > kMaxKeyLength || extras + key_length > body ||
+      body > root().server().settings.item_size_max + 1024)
+    return {};
+  const std::size_t total = kHeader + body;
+  if (length < kHeader + extras + key_length) return {.kind = Route::Kind::kNeedMore, .need = total};
+  const string_view key(reinterpret_cast<const char*>(data) + kHeader + extras, key_length);
+  const NodeId owner = owner_of(key);
+  if (owner == self_node()) return {};
+  if (length < total) return {.kind = Route::Kind::kNeedMore, .need = total};
+  std::string failure;
+  if (binary_is_get(op)) {
+    if (!binary_is_quiet_get(op)) failure = binary_failure(data, 0x0001, "Not found");
+  } else {
+    failure = binary_failure(data, 0x0086, "cluster: the key's node cannot be reached");
+  }
+  Route r{.kind = Route::Kind::kRemote, .consumed = total};
+  r.reply = run_on(owner, data, total, failure);
+  return r;
+}
+
+Future<IOBuf> Partition::run_on(NodeId node, const void* request, std::size_t length, string_view on_failure) {
+  if (node == self_node()) return make_ready_future(run_here(static_cast<const uint8_t*>(request), length));
+  bump_counter(counters_.forwarded);
+  Result<IOBuf> payload = IOBuf::CopyOf(request, length, messenger::kFrameHeaderBytes);
+  Future<IOBuf> answer = payload ? call(node, kTypeRequest, 1, std::move(*payload))
+                                 : make_failed_future<IOBuf>(payload.error());
+  Partition* self = this;  // this core's rep: the answer comes back on this core
+  return std::move(answer).then([self, failure = std::string(on_failure)](Result<IOBuf>&& r) -> IOBuf {
+    if (r) return std::move(*r);
+    bump_counter(self->counters_.failed);
+    IOBuf out;
+    (void)out.append_copy(failure);
+    return out;
+  });
+}
+
+IOBuf Partition::run_here(const uint8_t* request, std::size_t length) {
+  // A session of its own that runs this one request against this node's
+  // store (never routed again: the sender decided).
+  Session session(root().server(), this_core());
+  IOBuf out;
+  Session::Outcome outcome = session.receive(request, length, out);
+  while (outcome == Session::Outcome::kPaused) outcome = session.resume(out);
+  return out;
+}
+
+void Partition::on_message(messenger::Frame&& frame, messenger::Responder responder) {
+  bump_counter(counters_.served_for_peers);
+  const std::size_t n = frame.payload.length();
+  Result<const uint8_t*> bytes = frame.payload.gather(n);
+  if (!bytes) {
+    responder.fail(bytes.error());
+    return;
+  }
+  responder.respond(run_here(*bytes, n));
+}
+
+}  // namespace ebb::memcached

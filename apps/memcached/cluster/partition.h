@@ -1,0 +1,94 @@
+#pragma once
+// Partition: ebb-memcached in cluster mode, a distributed Ebb with a part
+// on every node. Keys are partitioned over the nodes by consistent hashing
+// (ring.h) among the nodes this node's Messenger can reach; every node
+// speaks all of memcached's protocols to its clients, and a request for a
+// key another node owns is sent there whole, run by that node's own
+// protocol handler against its store, and its reply bytes relayed. A
+// multi-key get is cut into one get per key, each run where its key lives,
+// and the pieces joined in the request's order.
+//
+// When a node dies its keys move to the survivors, which start without
+// them (misses, never a wrong value); requests that were on their way to
+// it fail — a get as a miss, anything else with SERVER_ERROR (nothing for
+// noreply) — and the survivors keep serving. Commands without a key
+// (stats, version, flush_all, ...) answer for this node alone.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "apps/memcached/cluster/ring.h"
+#include "apps/memcached/protocol/context.h"
+#include "ebbs/messenger/distributed_ebb.h"
+
+namespace ebb::memcached {
+
+// Where the request at the start of some input is served.
+struct Route {
+  enum class Kind : uint8_t {
+    kLocal,     // here, by the usual handler (which also answers malformed input)
+    kNeedMore,  // another node's, and not all here yet: `need` bytes in all
+    kRemote,    // elsewhere (or cut up): `consumed` bytes taken, `reply` comes
+  };
+  Kind kind = Kind::kLocal;
+  std::size_t consumed = 0;
+  std::size_t need = 0;
+  std::optional<Future<net::IOBuf>> reply;  // the reply's bytes, failures already in the protocol's words
+};
+
+// What a node's part counts (per core; any core may read them).
+struct PartitionCounters {
+  std::atomic<uint64_t> forwarded{0};        // requests sent to their key's node
+  std::atomic<uint64_t> served_for_peers{0}; // requests other nodes sent here
+  std::atomic<uint64_t> failed{0};           // forwards whose node could not answer
+};
+
+class Partition;
+
+class PartitionRoot : public messenger::DistributedRoot<Partition> {
+ public:
+  PartitionRoot(Ref<messenger::Messenger> messenger, EbbId cluster_id, Server& server);
+  Server& server() const { return server_; }
+  const Ring& ring() const { return ring_; }
+
+ private:
+  Server& server_;
+  Ring ring_;
+};
+
+class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
+ public:
+  static constexpr EbbId kClusterId = messenger::kFirstAppClusterId;
+  static constexpr uint16_t kTypeRequest = 1000;
+
+  explicit Partition(PartitionRoot& root) : DistributedEbb(root) {}
+
+  // This node's part (and its message type on the Messenger).
+  static Result<Ref<Partition>> CreateOnNode(Ref<messenger::Messenger> messenger, Server& server);
+
+  // Where the request at the start of [data, data + length) goes.
+  Route route(const uint8_t* data, std::size_t length, bool binary);
+  // The node that owns a key now (this node's view of who is alive).
+  messenger::NodeId owner_of(std::string_view key) const;
+
+  const PartitionCounters& counters() const { return counters_; }
+  void on_message(messenger::Frame&& frame, messenger::Responder responder);
+
+ private:
+  Route route_ascii(const char* data, std::size_t length);
+  Route route_binary(const uint8_t* data, std::size_t length);
+  Route route_multi_get(std::string_view command, std::string_view exptime, std::string_view keys,
+                        std::size_t consumed);
+  // One whole request run on `node` (here: at once); on failure the reply
+  // is `on_failure`.
+  Future<net::IOBuf> run_on(messenger::NodeId node, const void* request, std::size_t length,
+                            std::string_view on_failure);
+  net::IOBuf run_here(const uint8_t* request, std::size_t length);
+
+  PartitionCounters counters_;
+};
+
+}  // namespace ebb::memcached
