@@ -111,6 +111,7 @@ Route Partition::route_ascii(const char* data, std::size_t length) {
   const string_view command = words.next();
   const NodeId self = self_node();
 
+  if (command == "flush_all") return route_to_all(data, line_bytes);
   if (command == "get" || command == "gets") return route_multi_get(command, {}, words.rest(), line_bytes);
   if (command == "gat" || command == "gats") {
     const string_view exptime = words.next();
@@ -195,6 +196,20 @@ Route Partition::route_multi_get(string_view command, string_view exptime, strin
   return r;
 }
 
+Route Partition::route_to_all(const void* request, std::size_t length) {
+  // This node's reply is the client's; the others run the request too, and
+  // one that cannot be reached has nothing to flush that anyone can read.
+  std::vector<Future<IOBuf>> all;
+  all.push_back(run_on(self_node(), request, length, {}));
+  for (const messenger::Member& m : messenger().root().config().members)
+    if (m.id != self_node() && messenger().root().reachable(m.id)) all.push_back(run_on(m.id, request, length, {}));
+  Route r{.kind = Route::Kind::kRemote, .consumed = length};
+  r.reply = when_all(std::move(all)).then([](std::vector<Result<IOBuf>> replies) {
+    return replies[0] ? std::move(*replies[0]) : IOBuf{};
+  });
+  return r;
+}
+
 Route Partition::route_binary(const uint8_t* data, std::size_t length) {
   constexpr std::size_t kHeader = 24;
   if (length < kHeader || data[0] != 0x80) return {};
@@ -202,6 +217,10 @@ Route Partition::route_binary(const uint8_t* data, std::size_t length) {
   const uint16_t key_length = load16(data + 2);
   const uint8_t extras = data[4];
   const uint32_t body = load32(data + 8);
+  if (op == 0x08 || op == 0x18) {  // flush, flushq: every node
+    if (length < kHeader + body) return {.kind = Route::Kind::kNeedMore, .need = kHeader + body};
+    return route_to_all(data, kHeader + body);
+  }
   // stat's key is a stats group, and SASL's a mechanism: this node answers.
   if (key_length == 0 || op == 0x10 || (op >= 0x20 && op <= 0x22)) return {};
   if (key_length > kMaxKeyLength || extras + key_length > body ||

@@ -6,13 +6,14 @@
 // key another node owns is sent there whole, run by that node's own
 // protocol handler against its store, and its reply bytes relayed. A
 // multi-key get is cut into one get per key, each run where its key lives,
-// and the pieces joined in the request's order.
+// and the pieces joined in the request's order. flush_all runs on every
+// node reachable.
 //
 // When a node dies its keys move to the survivors, which start without
 // them (misses, never a wrong value); requests that were on their way to
 // it fail — a get as a miss, anything else with SERVER_ERROR (nothing for
-// noreply) — and the survivors keep serving. Commands without a key
-// (stats, version, flush_all, ...) answer for this node alone.
+// noreply) — and the survivors keep serving. Other commands without a
+// key (stats, version, verbosity) answer for this node alone.
 
 #include <cstddef>
 #include <cstdint>
@@ -80,6 +81,8 @@ class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
  private:
   Route route_ascii(const char* data, std::size_t length);
   Route route_binary(const uint8_t* data, std::size_t length);
+  // Requests without a key that every node runs (flush_all).
+  Route route_to_all(const void* request, std::size_t length);
   Route route_multi_get(std::string_view command, std::string_view exptime, std::string_view keys,
                         std::size_t consumed);
   // One whole request run on `node` (here: at once); on failure the reply
