@@ -8,7 +8,9 @@
 #include "apps/memcached/protocol/meta.h"
 #include "apps/memcached/server/session.h"
 #include "runtime/bytes.h"
+#include "runtime/spawn.h"
 #include "runtime/stats.h"
+#include "runtime/timer.h"
 
 namespace ebb::memcached {
 namespace {
@@ -88,7 +90,16 @@ PartitionRoot::PartitionRoot(Ref<messenger::Messenger> messenger, EbbId cluster_
 Result<Ref<Partition>> Partition::CreateOnNode(Ref<messenger::Messenger> messenger, Server& server) {
   Status typed = messenger->root().add_type({.id = kTypeRequest, .name = "memcached.request"});
   if (!typed) return typed.error();
-  return DistributedEbb::CreateOnNode(messenger, kClusterId, server);
+  Result<Ref<Partition>> made = DistributedEbb::CreateOnNode(messenger, kClusterId, server);
+  if (!made) return made.error();
+  // Core 0 watches the view, often enough that a node that came back finds
+  // no stale copies of its keys elsewhere by the time it could die again.
+  const EbbId id = made->id();
+  Status watching = spawn_remote(0, [id] {
+    (void)add_periodic_timer(std::chrono::milliseconds(20), [id] { Ref<Partition>(id)->watch_view(); });
+  });
+  if (!watching) return watching.error();
+  return *made;
 }
 
 NodeId Partition::owner_of(string_view key) const {
@@ -97,11 +108,12 @@ NodeId Partition::owner_of(string_view key) const {
   return root().ring().owner(Ring::hash(key), [&](NodeId n) { return n == self || m.reachable(n); });
 }
 
-Route Partition::route(const uint8_t* data, std::size_t length, bool binary) {
-  return binary ? route_binary(data, length) : route_ascii(reinterpret_cast<const char*>(data), length);
+Route Partition::route(const uint8_t* data, std::size_t length, bool binary, bool from_peer) {
+  return binary ? route_binary(data, length, from_peer)
+                : route_ascii(reinterpret_cast<const char*>(data), length, from_peer);
 }
 
-Route Partition::route_ascii(const char* data, std::size_t length) {
+Route Partition::route_ascii(const char* data, std::size_t length, bool from_peer) {
   const void* newline = std::memchr(data, '\n', length < ascii::kMaxGetLine ? length : ascii::kMaxGetLine);
   if (newline == nullptr) return {};  // the handler waits for the line (or refuses it)
   const std::size_t line_bytes = static_cast<std::size_t>(static_cast<const char*>(newline) - data) + 1;
@@ -111,11 +123,12 @@ Route Partition::route_ascii(const char* data, std::size_t length) {
   const string_view command = words.next();
   const NodeId self = self_node();
 
-  if (command == "flush_all") return route_to_all(data, line_bytes);
-  if (command == "get" || command == "gets") return route_multi_get(command, {}, words.rest(), line_bytes);
+  if (command == "flush_all") return route_to_all(data, line_bytes, from_peer);
+  if (command == "get" || command == "gets")
+    return route_multi_get(command, {}, words.rest(), line_bytes, from_peer);
   if (command == "gat" || command == "gats") {
     const string_view exptime = words.next();
-    return route_multi_get(command, exptime, words.rest(), line_bytes);
+    return route_multi_get(command, exptime, words.rest(), line_bytes, from_peer);
   }
 
   string_view key = words.next();
@@ -153,13 +166,15 @@ Route Partition::route_ascii(const char* data, std::size_t length) {
   }
   const NodeId owner = owner_of(key);
   if (owner == self) return {};
+  if (from_peer) return {.kind = Route::Kind::kRefuse};
   if (length < total) return {.kind = Route::Kind::kNeedMore, .need = total};
   Route r{.kind = Route::Kind::kRemote, .consumed = total};
   r.reply = run_on(owner, data, total, silent ? string_view{} : kServerError);
   return r;
 }
 
-Route Partition::route_multi_get(string_view command, string_view exptime, string_view keys, std::size_t consumed) {
+Route Partition::route_multi_get(string_view command, string_view exptime, string_view keys, std::size_t consumed,
+                                 bool from_peer) {
   const NodeId self = self_node();
   // Most gets are of keys this node owns: look before building anything.
   bool all_here = true;
@@ -170,6 +185,7 @@ Route Partition::route_multi_get(string_view command, string_view exptime, strin
     all_here = all_here && owner_of(key) == self;
   }
   if (all_here || count == 0) return {};
+  if (from_peer) return {.kind = Route::Kind::kRefuse};
   std::vector<Future<IOBuf>> pieces;
   pieces.reserve(count);
   WordReader each(keys);
@@ -196,7 +212,8 @@ Route Partition::route_multi_get(string_view command, string_view exptime, strin
   return r;
 }
 
-Route Partition::route_to_all(const void* request, std::size_t length) {
+Route Partition::route_to_all(const void* request, std::size_t length, bool from_peer) {
+  if (from_peer) return {};  // the sender asked every node itself
   // This node's reply is the client's; the others run the request too, and
   // one that cannot be reached has nothing to flush that anyone can read.
   std::vector<Future<IOBuf>> all;
@@ -210,7 +227,7 @@ Route Partition::route_to_all(const void* request, std::size_t length) {
   return r;
 }
 
-Route Partition::route_binary(const uint8_t* data, std::size_t length) {
+Route Partition::route_binary(const uint8_t* data, std::size_t length, bool from_peer) {
   constexpr std::size_t kHeader = 24;
   if (length < kHeader || data[0] != 0x80) return {};
   const uint8_t op = data[1];
@@ -219,7 +236,7 @@ Route Partition::route_binary(const uint8_t* data, std::size_t length) {
   const uint32_t body = load32(data + 8);
   if (op == 0x08 || op == 0x18) {  // flush, flushq: every node
     if (length < kHeader + body) return {.kind = Route::Kind::kNeedMore, .need = kHeader + body};
-    return route_to_all(data, kHeader + body);
+    return route_to_all(data, kHeader + body, from_peer);
   }
   // stat's key is a stats group, and SASL's a mechanism: this node answers.
   if (key_length == 0 || op == 0x10 || (op >= 0x20 && op <= 0x22)) return {};
@@ -231,6 +248,7 @@ Route Partition::route_binary(const uint8_t* data, std::size_t length) {
   const string_view key(reinterpret_cast<const char*>(data) + kHeader + extras, key_length);
   const NodeId owner = owner_of(key);
   if (owner == self_node()) return {};
+  if (from_peer) return {.kind = Route::Kind::kRefuse};
   if (length < total) return {.kind = Route::Kind::kNeedMore, .need = total};
   std::string failure;
   if (binary_is_get(op)) {
@@ -270,14 +288,41 @@ IOBuf Partition::run_here(const uint8_t* request, std::size_t length) {
 }
 
 void Partition::on_message(messenger::Frame&& frame, messenger::Responder responder) {
-  bump_counter(counters_.served_for_peers);
   const std::size_t n = frame.payload.length();
   Result<const uint8_t*> bytes = frame.payload.gather(n);
-  if (!bytes) {
-    responder.fail(bytes.error());
+  if (!bytes || n == 0) {
+    responder.fail(bytes ? Error(Errc::kInvalidArgument, "memcached: an empty request") : bytes.error());
     return;
   }
+  // The sender's view made this node the key's owner; this node's own view
+  // decides (the sender turns a refusal into a miss or SERVER_ERROR).
+  const Route route = this->route(*bytes, n, (*bytes)[0] == 0x80, /*from_peer=*/true);
+  if (route.kind != Route::Kind::kLocal) {
+    bump_counter(counters_.refused);
+    responder.fail(Error(Errc::kInvalidArgument, "memcached: this node does not own the key"));
+    return;
+  }
+  bump_counter(counters_.served_for_peers);
   responder.respond(run_here(*bytes, n));
+}
+
+void Partition::watch_view() {
+  const messenger::MessengerRoot& m = messenger().root();
+  const auto& members = m.config().members;
+  uint64_t view = 0;
+  for (std::size_t i = 0; i < members.size() && i < 64; ++i)
+    if (members[i].id == self_node() || m.reachable(members[i].id)) view |= uint64_t{1} << i;
+  const bool gained = (view & ~last_view_) != 0;
+  last_view_ = view;
+  if (!gained) return;
+  Partition* self = this;
+  const std::size_t dropped = root().server().store.table().remove_unless(
+      [](void* context, string_view key) {
+        auto* p = static_cast<Partition*>(context);
+        return p->owner_of(key) == p->self_node();
+      },
+      self);
+  bump_counter(counters_.dropped, dropped);
 }
 
 }  // namespace ebb::memcached

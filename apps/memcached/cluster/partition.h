@@ -9,8 +9,10 @@
 // and the pieces joined in the request's order. flush_all runs on every
 // node reachable.
 //
-// When a node dies its keys move to the survivors, which start without
-// them (misses, never a wrong value); requests that were on their way to
+// A node stores only keys it owns in its own view: requests peers send for
+// other keys are refused, and when a node comes (back) the others drop
+// what is now its. So when a node dies its keys move to survivors that
+// hold nothing older for them (misses, never a wrong value); requests that were on their way to
 // it fail — a get as a miss, anything else with SERVER_ERROR (nothing for
 // noreply) — and the survivors keep serving. Other commands without a
 // key (stats, version, verbosity) answer for this node alone.
@@ -33,6 +35,7 @@ struct Route {
     kLocal,     // here, by the usual handler (which also answers malformed input)
     kNeedMore,  // another node's, and not all here yet: `need` bytes in all
     kRemote,    // elsewhere (or cut up): `consumed` bytes taken, `reply` comes
+    kRefuse,    // (a request from a peer) for a key this node does not own
   };
   Kind kind = Kind::kLocal;
   std::size_t consumed = 0;
@@ -45,6 +48,8 @@ struct PartitionCounters {
   std::atomic<uint64_t> forwarded{0};        // requests sent to their key's node
   std::atomic<uint64_t> served_for_peers{0}; // requests other nodes sent here
   std::atomic<uint64_t> failed{0};           // forwards whose node could not answer
+  std::atomic<uint64_t> refused{0};          // peers' requests for keys not owned here
+  std::atomic<uint64_t> dropped{0};          // items dropped when a node came (back)
 };
 
 class Partition;
@@ -70,8 +75,10 @@ class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
   // This node's part (and its message type on the Messenger).
   static Result<Ref<Partition>> CreateOnNode(Ref<messenger::Messenger> messenger, Server& server);
 
-  // Where the request at the start of [data, data + length) goes.
-  Route route(const uint8_t* data, std::size_t length, bool binary);
+  // Where the request at the start of [data, data + length) goes. A
+  // request from a peer is never sent on: it runs here if this node owns
+  // its key (or it has none), else it is refused.
+  Route route(const uint8_t* data, std::size_t length, bool binary, bool from_peer = false);
   // The node that owns a key now (this node's view of who is alive).
   messenger::NodeId owner_of(std::string_view key) const;
 
@@ -79,12 +86,16 @@ class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
   void on_message(messenger::Frame&& frame, messenger::Responder responder);
 
  private:
-  Route route_ascii(const char* data, std::size_t length);
-  Route route_binary(const uint8_t* data, std::size_t length);
+  Route route_ascii(const char* data, std::size_t length, bool from_peer);
+  Route route_binary(const uint8_t* data, std::size_t length, bool from_peer);
   // Requests without a key that every node runs (flush_all).
-  Route route_to_all(const void* request, std::size_t length);
+  Route route_to_all(const void* request, std::size_t length, bool from_peer);
   Route route_multi_get(std::string_view command, std::string_view exptime, std::string_view keys,
-                        std::size_t consumed);
+                        std::size_t consumed, bool from_peer);
+  // Core 0 watches who is reachable: when a node comes (back), this node
+  // drops the items whose keys are now that node's, so that it never
+  // serves them again later from an older time.
+  void watch_view();
   // One whole request run on `node` (here: at once); on failure the reply
   // is `on_failure`.
   Future<net::IOBuf> run_on(messenger::NodeId node, const void* request, std::size_t length,
@@ -92,6 +103,7 @@ class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
   net::IOBuf run_here(const uint8_t* request, std::size_t length);
 
   PartitionCounters counters_;
+  uint64_t last_view_ = 0;  // core 0: the reachable members, a bit each
 };
 
 }  // namespace ebb::memcached

@@ -421,6 +421,26 @@ void ItemTable::flush(ServerTime when, ServerTime now) {
   }
 }
 
+std::size_t ItemTable::remove_unless(bool (*keep)(void* context, std::string_view key), void* context) {
+  std::size_t removed = 0;
+  for (uint32_t i = 0; i <= shard_mask_; ++i) {
+    Shard& shard = shards_[i];
+    SpinLockGuard guard(shard.lock);
+    for (Item* item = shard.lru_head; item != nullptr;) {
+      Item* next = item->lru_next;
+      if (!keep(context, item->key())) {
+        std::atomic<Item*>* at = locate(item->key(), item->hash);
+        EBB_CHECK(at != nullptr && at->load(std::memory_order_relaxed) == item,
+                  "memcached: an item on the LRU is missing from its hash chain");
+        unlink(shard, at, item);
+        ++removed;
+      }
+      item = next;
+    }
+  }
+  return removed;
+}
+
 TableStats ItemTable::stats() const {
   TableStats s;
   for (uint32_t i = 0; i <= shard_mask_; ++i) {

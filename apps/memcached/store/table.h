@@ -152,6 +152,9 @@ class ItemTable {
   // before `when` is gone once `when` comes (memcached's flush_all with a
   // delay).
   void flush(ServerTime when, ServerTime now);
+  // Removes every item whose key keep(context, key) refuses (a cluster node
+  // drops the keys it no longer owns); how many. One shard locked at a time.
+  std::size_t remove_unless(bool (*keep)(void* context, std::string_view key), void* context);
 
   TableStats stats() const;
   // Whether an item would be served now (tests and the meta protocol).
