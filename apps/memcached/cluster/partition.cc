@@ -8,6 +8,8 @@
 #include "apps/memcached/protocol/meta.h"
 #include "apps/memcached/server/session.h"
 #include "runtime/bytes.h"
+#include "runtime/log.h"
+#include "runtime/platform.h"
 #include "runtime/spawn.h"
 #include "runtime/stats.h"
 #include "runtime/timer.h"
@@ -78,19 +80,40 @@ std::string binary_failure(const uint8_t* request, uint16_t status, string_view 
 
 }  // namespace
 
-PartitionRoot::PartitionRoot(Ref<messenger::Messenger> messenger, EbbId cluster_id, Server& server)
+namespace {
+std::vector<NodeId> member_ids(Ref<messenger::Messenger> messenger) {
+  std::vector<NodeId> ids;
+  for (const messenger::Member& m : messenger->root().config().members) ids.push_back(m.id);
+  return ids;
+}
+}  // namespace
+
+PartitionRoot::PartitionRoot(Ref<messenger::Messenger> messenger, EbbId cluster_id, Server& server,
+                             std::chrono::nanoseconds settle)
     : DistributedRoot<Partition>(messenger, cluster_id),
       server_(server),
-      ring_([&] {
-        std::vector<NodeId> nodes;
-        for (const messenger::Member& m : messenger->root().config().members) nodes.push_back(m.id);
-        return nodes;
-      }()) {}
+      ring_(member_ids(messenger)),
+      members_(member_ids(messenger)),
+      started_ns_(platform::now_ns()),
+      settle_ns_(static_cast<uint64_t>(settle.count())),
+      changed_ns_(new std::atomic<uint64_t>[members_.size()]) {
+  for (uint32_t i = 0; i < members_.size(); ++i) {
+    if (members_[i] == messenger->self()) self_index_ = i;
+    changed_ns_[i].store(0, std::memory_order_relaxed);
+  }
+  view_.store(uint64_t{1} << self_index_, std::memory_order_relaxed);
+}
 
-Result<Ref<Partition>> Partition::CreateOnNode(Ref<messenger::Messenger> messenger, Server& server) {
-  Status typed = messenger->root().add_type({.id = kTypeRequest, .name = "memcached.request"});
-  if (!typed) return typed.error();
-  Result<Ref<Partition>> made = DistributedEbb::CreateOnNode(messenger, kClusterId, server);
+Result<Ref<Partition>> Partition::CreateOnNode(Ref<messenger::Messenger> messenger, Server& server,
+                                               std::chrono::nanoseconds settle) {
+  if (messenger->root().config().members.size() > Ring::kMaxMembers)
+    return Error(Errc::kInvalidArgument, "memcached: a cluster of more than 64 nodes", 64);
+  for (const messenger::MessageType& t : {messenger::MessageType{.id = kTypeRequest, .name = "memcached.request"},
+                                          messenger::MessageType{.id = kTypeFlush, .name = "memcached.flush"}}) {
+    Status typed = messenger->root().add_type(t);
+    if (!typed) return typed.error();
+  }
+  Result<Ref<Partition>> made = DistributedEbb::CreateOnNode(messenger, kClusterId, server, settle);
   if (!made) return made.error();
   // Core 0 watches the view, often enough that a node that came back finds
   // no stale copies of its keys elsewhere by the time it could die again.
@@ -102,10 +125,24 @@ Result<Ref<Partition>> Partition::CreateOnNode(Ref<messenger::Messenger> messeng
   return *made;
 }
 
-NodeId Partition::owner_of(string_view key) const {
-  const messenger::MessengerRoot& m = messenger().root();
-  const NodeId self = self_node();
-  return root().ring().owner(Ring::hash(key), [&](NodeId n) { return n == self || m.reachable(n); });
+Placement Partition::place(string_view key) const {
+  const PartitionRoot& r = root();
+  const uint64_t view = r.view_.load(std::memory_order_relaxed);
+  const uint32_t h = Ring::hash(key);
+  const uint32_t owner = r.ring_.owner(h, view);
+  Placement p{.owner = owner == Ring::kNone ? messenger::kNoNode : r.members_[owner], .settled = true};
+  // A key whose owner would differ without the changes of the settling time
+  // may be served elsewhere by a node that has not seen them yet.
+  const uint64_t now = platform::now_ns();
+  if (now - r.started_ns_ < r.settle_ns_) {
+    p.settled = false;
+    return p;
+  }
+  uint64_t recent = 0;
+  for (uint32_t i = 0; i < r.members_.size(); ++i)
+    if (now - r.changed_ns_[i].load(std::memory_order_relaxed) < r.settle_ns_) recent |= uint64_t{1} << i;
+  if (recent != 0) p.settled = r.ring_.owner(h, view ^ recent) == owner;
+  return p;
 }
 
 Route Partition::route(const uint8_t* data, std::size_t length, bool binary, bool from_peer) {
@@ -164,12 +201,13 @@ Route Partition::route_ascii(const char* data, std::size_t length, bool from_pee
   } else {
     return {};  // no key: this node answers
   }
-  const NodeId owner = owner_of(key);
-  if (owner == self) return {};
+  const Placement place = this->place(key);
+  if (place.settled && place.owner == self) return {};
   if (from_peer) return {.kind = Route::Kind::kRefuse};
   if (length < total) return {.kind = Route::Kind::kNeedMore, .need = total};
+  const string_view failure = silent ? string_view{} : kServerError;
   Route r{.kind = Route::Kind::kRemote, .consumed = total};
-  r.reply = run_on(owner, data, total, silent ? string_view{} : kServerError);
+  r.reply = place.settled ? run_on(place.owner, data, total, failure) : unsettled(failure);
   return r;
 }
 
@@ -182,7 +220,10 @@ Route Partition::route_multi_get(string_view command, string_view exptime, strin
   WordReader scan(keys);
   for (string_view key = scan.next(); !key.empty(); key = scan.next(), ++count) {
     if (key.size() > kMaxKeyLength) return {};  // the handler refuses the line
-    all_here = all_here && owner_of(key) == self;
+    if (all_here) {
+      const Placement p = place(key);
+      all_here = p.settled && p.owner == self;
+    }
   }
   if (all_here || count == 0) return {};
   if (from_peer) return {.kind = Route::Kind::kRefuse};
@@ -195,8 +236,9 @@ Route Partition::route_multi_get(string_view command, string_view exptime, strin
     if (!exptime.empty()) one.append(" ").append(exptime);
     one.append(" ").append(key).append("\r\n");
     // A piece is its VALUE block (if any) and END; a node that cannot be
-    // reached gives a miss.
-    pieces.push_back(run_on(owner_of(key), one.data(), one.size(), kEnd));
+    // reached, or a key whose owner is changing, gives a miss.
+    const Placement p = place(key);
+    pieces.push_back(p.settled ? run_on(p.owner, one.data(), one.size(), kEnd) : unsettled(kEnd));
   }
   Route r{.kind = Route::Kind::kRemote, .consumed = consumed};
   r.reply = when_all(std::move(pieces)).then([](std::vector<Result<IOBuf>> results) {
@@ -246,8 +288,8 @@ Route Partition::route_binary(const uint8_t* data, std::size_t length, bool from
   const std::size_t total = kHeader + body;
   if (length < kHeader + extras + key_length) return {.kind = Route::Kind::kNeedMore, .need = total};
   const string_view key(reinterpret_cast<const char*>(data) + kHeader + extras, key_length);
-  const NodeId owner = owner_of(key);
-  if (owner == self_node()) return {};
+  const Placement place = this->place(key);
+  if (place.settled && place.owner == self_node()) return {};
   if (from_peer) return {.kind = Route::Kind::kRefuse};
   if (length < total) return {.kind = Route::Kind::kNeedMore, .need = total};
   std::string failure;
@@ -257,8 +299,15 @@ Route Partition::route_binary(const uint8_t* data, std::size_t length, bool from
     failure = binary_failure(data, 0x0086, "cluster: the key's node cannot be reached");
   }
   Route r{.kind = Route::Kind::kRemote, .consumed = total};
-  r.reply = run_on(owner, data, total, failure);
+  r.reply = place.settled ? run_on(place.owner, data, total, failure) : unsettled(failure);
   return r;
+}
+
+Future<IOBuf> Partition::unsettled(string_view reply) {
+  bump_counter(counters_.unsettled);
+  IOBuf out;
+  (void)out.append_copy(reply);
+  return make_ready_future(std::move(out));
 }
 
 Future<IOBuf> Partition::run_on(NodeId node, const void* request, std::size_t length, string_view on_failure) {
@@ -288,6 +337,15 @@ IOBuf Partition::run_here(const uint8_t* request, std::size_t length) {
 }
 
 void Partition::on_message(messenger::Frame&& frame, messenger::Responder responder) {
+  if (frame.header.type == kTypeFlush) {
+    // A peer saw this node die and come back: what it holds may be older
+    // than what the others served meanwhile.
+    Store& store = root().server().store;
+    store.table().flush(0, store.clock().now());
+    log_warn("memcached: node %u lost sight of this node for a while: items dropped", frame.header.source);
+    responder.respond({});
+    return;
+  }
   const std::size_t n = frame.payload.length();
   Result<const uint8_t*> bytes = frame.payload.gather(n);
   if (!bytes || n == 0) {
@@ -307,22 +365,39 @@ void Partition::on_message(messenger::Frame&& frame, messenger::Responder respon
 }
 
 void Partition::watch_view() {
+  PartitionRoot& r = root();
   const messenger::MessengerRoot& m = messenger().root();
-  const auto& members = m.config().members;
-  uint64_t view = 0;
-  for (std::size_t i = 0; i < members.size() && i < 64; ++i)
-    if (members[i].id == self_node() || m.reachable(members[i].id)) view |= uint64_t{1} << i;
-  const bool gained = (view & ~last_view_) != 0;
-  last_view_ = view;
-  if (!gained) return;
-  Partition* self = this;
-  const std::size_t dropped = root().server().store.table().remove_unless(
-      [](void* context, string_view key) {
-        auto* p = static_cast<Partition*>(context);
-        return p->owner_of(key) == p->self_node();
-      },
-      self);
-  bump_counter(counters_.dropped, dropped);
+  uint64_t view = uint64_t{1} << r.self_index_;
+  for (uint32_t i = 0; i < r.members_.size(); ++i)
+    if (m.reachable(r.members_[i])) view |= uint64_t{1} << i;
+  const uint64_t before = r.view_.load(std::memory_order_relaxed);
+  const uint64_t now = platform::now_ns();
+  if (view != before) {
+    for (uint32_t i = 0; i < r.members_.size(); ++i)
+      if (((view ^ before) >> i) & 1) r.changed_ns_[i].store(now, std::memory_order_relaxed);
+    r.view_.store(view, std::memory_order_relaxed);
+    const uint64_t gained = view & ~before;
+    if (gained != 0) {
+      // Drop what is now the newcomers'; a node that had been seen before
+      // (cut off, or restarted) drops what it held.
+      const std::size_t dropped = r.server().store.table().remove_unless(
+          [](void* context, string_view key) {
+            auto* self = static_cast<Partition*>(context);
+            return self->owner_of(key) == self->self_node();
+          },
+          this);
+      bump_counter(counters_.dropped, dropped);
+      for (uint32_t i = 0; i < r.members_.size(); ++i)
+        if (((gained & r.ever_seen_) >> i) & 1) (void)send(r.members_[i], kTypeFlush, 1, {});
+      r.ever_seen_ |= gained;
+    }
+  }
+  if (!r.settled_said_ && now - r.started_ns_ >= r.settle_ns_) {
+    r.settled_said_ = true;
+    log_info("memcached: cluster view settled: %d of %zu nodes reachable", __builtin_popcountll(view),
+             r.members_.size());
+  }
 }
+
 
 }  // namespace ebb::memcached

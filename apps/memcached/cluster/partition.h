@@ -11,8 +11,13 @@
 //
 // A node stores only keys it owns in its own view: requests peers send for
 // other keys are refused, and when a node comes (back) the others drop
-// what is now its. So when a node dies its keys move to survivors that
-// hold nothing older for them (misses, never a wrong value); requests that were on their way to
+// what is now its (and tell it to drop what it held, in case it was only
+// cut off). Nodes notice a death or a return at slightly different times;
+// so that they never disagree about where a key lives, a key whose owner
+// changed within the settling time (and every key in a node's first
+// settling time) is served by nobody: a miss for a read, SERVER_ERROR for
+// a write. So when a node dies its keys move to survivors that hold
+// nothing older for them (misses, never a wrong value); requests that were on their way to
 // it fail — a get as a miss, anything else with SERVER_ERROR (nothing for
 // noreply) — and the survivors keep serving. Other commands without a
 // key (stats, version, verbosity) answer for this node alone.
@@ -22,6 +27,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <chrono>
+#include <memory>
+#include <vector>
 
 #include "apps/memcached/cluster/ring.h"
 #include "apps/memcached/protocol/context.h"
@@ -50,37 +58,63 @@ struct PartitionCounters {
   std::atomic<uint64_t> failed{0};           // forwards whose node could not answer
   std::atomic<uint64_t> refused{0};          // peers' requests for keys not owned here
   std::atomic<uint64_t> dropped{0};          // items dropped when a node came (back)
+  std::atomic<uint64_t> unsettled{0};        // requests for keys whose owner was changing
 };
 
 class Partition;
 
 class PartitionRoot : public messenger::DistributedRoot<Partition> {
  public:
-  PartitionRoot(Ref<messenger::Messenger> messenger, EbbId cluster_id, Server& server);
+  PartitionRoot(Ref<messenger::Messenger> messenger, EbbId cluster_id, Server& server,
+                std::chrono::nanoseconds settle);
   Server& server() const { return server_; }
   const Ring& ring() const { return ring_; }
 
  private:
+  friend class Partition;
   Server& server_;
   Ring ring_;
+  std::vector<messenger::NodeId> members_;  // by index, as the Messenger lists them
+  uint32_t self_index_ = 0;
+  const uint64_t started_ns_;
+  const uint64_t settle_ns_;
+  // Written by core 0 (watch_view), read by every core as it routes.
+  std::atomic<uint64_t> view_;                          // reachable members, a bit each
+  std::unique_ptr<std::atomic<uint64_t>[]> changed_ns_;  // when each member's bit last flipped
+  // Core 0's only.
+  uint64_t ever_seen_ = 0;
+  bool settled_said_ = false;
+};
+
+// Where a key lives now, and whether everyone can be sure of it.
+struct Placement {
+  messenger::NodeId owner = messenger::kNoNode;
+  bool settled = false;
 };
 
 class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
  public:
   static constexpr EbbId kClusterId = messenger::kFirstAppClusterId;
   static constexpr uint16_t kTypeRequest = 1000;
+  static constexpr uint16_t kTypeFlush = 1001;  // "you were cut off from me: drop your items"
+  static constexpr std::chrono::milliseconds kSettle{2500};
 
   explicit Partition(PartitionRoot& root) : DistributedEbb(root) {}
 
   // This node's part (and its message type on the Messenger).
-  static Result<Ref<Partition>> CreateOnNode(Ref<messenger::Messenger> messenger, Server& server);
+  // This node's part (and its message types on the Messenger). settle:
+  // longer than the nodes may disagree about who is alive (the Messenger's
+  // longest redial plus its death timeout).
+  static Result<Ref<Partition>> CreateOnNode(Ref<messenger::Messenger> messenger, Server& server,
+                                             std::chrono::nanoseconds settle = kSettle);
 
   // Where the request at the start of [data, data + length) goes. A
   // request from a peer is never sent on: it runs here if this node owns
   // its key (or it has none), else it is refused.
   Route route(const uint8_t* data, std::size_t length, bool binary, bool from_peer = false);
   // The node that owns a key now (this node's view of who is alive).
-  messenger::NodeId owner_of(std::string_view key) const;
+  messenger::NodeId owner_of(std::string_view key) const { return place(key).owner; }
+  Placement place(std::string_view key) const;
 
   const PartitionCounters& counters() const { return counters_; }
   void on_message(messenger::Frame&& frame, messenger::Responder responder);
@@ -101,9 +135,10 @@ class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
   Future<net::IOBuf> run_on(messenger::NodeId node, const void* request, std::size_t length,
                             std::string_view on_failure);
   net::IOBuf run_here(const uint8_t* request, std::size_t length);
+  // The reply for a key whose owner is changing.
+  Future<net::IOBuf> unsettled(std::string_view reply);
 
   PartitionCounters counters_;
-  uint64_t last_view_ = 0;  // core 0: the reachable members, a bit each
 };
 
 }  // namespace ebb::memcached

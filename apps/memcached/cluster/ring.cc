@@ -17,10 +17,10 @@ uint32_t mix(uint32_t h) {
 
 }  // namespace
 
-Ring::Ring(std::vector<messenger::NodeId> nodes) {
-  for (messenger::NodeId node : nodes)
+Ring::Ring(const std::vector<messenger::NodeId>& nodes) {
+  for (uint32_t index = 0; index < nodes.size() && index < kMaxMembers; ++index)
     for (uint32_t i = 0; i < kPointsPerNode; ++i)
-      points_.emplace_back(mix(mix(node * 0x9e3779b1u + 1) ^ (i * 0x7feb352du + 0x3c6ef372u)), node);
+      points_.emplace_back(mix(mix(nodes[index] * 0x9e3779b1u + 1) ^ (i * 0x7feb352du + 0x3c6ef372u)), index);
   std::sort(points_.begin(), points_.end());
 }
 
@@ -31,7 +31,7 @@ uint32_t Ring::hash(std::string_view key) {
 }
 
 std::size_t Ring::first_at_or_after(uint32_t h) const {
-  auto it = std::lower_bound(points_.begin(), points_.end(), std::make_pair(h, messenger::NodeId{0}));
+  auto it = std::lower_bound(points_.begin(), points_.end(), std::make_pair(h, uint32_t{0}));
   return it == points_.end() ? 0 : static_cast<std::size_t>(it - points_.begin());
 }
 
