@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 
 #include "runtime/hosted/fd_watch.h"
+#include "runtime/hash.h"
 
 namespace ebb::drivers {
 namespace {
@@ -93,13 +94,8 @@ uint32_t read_mtu(std::string_view name) {
   return ok ? static_cast<uint32_t>(request.ifr_mtu) : kDefault;
 }
 
-// FNV-1a: stable across runs, so a stack keeps its MAC on a given TAP.
-uint32_t name_hash(std::string_view name) {
-  uint32_t h = 2166136261u;
-  for (char c : name)
-    h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
-  return h;
-}
+// Stable across runs, so a stack keeps its MAC on a given TAP.
+uint32_t name_hash(std::string_view name) { return fnv1a(name); }
 
 // Counters are written by the queue's core and may be read from any thread.
 void bump(uint64_t& counter, uint64_t by = 1) {

@@ -4,16 +4,12 @@
 #include <mutex>
 
 #include "runtime/bytes.h"
+#include "runtime/hash.h"
 
 namespace ebb::messenger {
 namespace {
 
-// FNV-1a: stable across builds and machines (std::hash is neither).
-uint32_t name_hash(std::string_view name) {
-  uint32_t h = 2166136261u;
-  for (char c : name) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
-  return h;
-}
+uint32_t name_hash(std::string_view name) { return fnv1a(name); }
 
 Status check_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameBytes)

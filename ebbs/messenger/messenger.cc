@@ -5,8 +5,10 @@
 
 #include "ebbs/messenger/cluster_ids.h"
 #include "runtime/bytes.h"
+#include "runtime/hash.h"
 #include "runtime/log.h"
 #include "runtime/platform.h"
+#include "runtime/spawn.h"
 #include "runtime/submit.h"
 #include "runtime/timer.h"
 
@@ -71,14 +73,13 @@ Error error_from(const Frame& response) {
 
 uint32_t digest_of(std::vector<Member> members) {
   std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) { return a.id < b.id; });
-  uint32_t h = 2166136261u;
-  auto mix = [&h](uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) h = (h ^ ((v >> (8 * i)) & 0xff)) * 16777619u;
-  };
+  uint32_t h = kFnvBasis;
   for (const Member& m : members) {
-    mix(m.id, 2);
-    mix(m.address.ip, 4);
-    mix(m.address.port, 2);
+    uint8_t b[8];
+    store16(b, m.id);
+    store32(b + 2, m.address.ip);
+    store16(b + 6, m.address.port);
+    h = fnv1a(b, sizeof b, h);
   }
   return h;
 }
@@ -142,9 +143,12 @@ MessengerRoot::MessengerRoot(MessengerConfig config)
       incarnation_(draw_incarnation()),
       members_digest_(digest_of(config_.members)),
       registry_(std::make_shared<Registry>()),
-      reachable_(new std::atomic<bool>[config_.members.size()]) {
-  for (std::size_t i = 0; i < config_.members.size(); ++i)
+      reachable_(new std::atomic<bool>[config_.members.size()]),
+      known_(new std::atomic<bool>[config_.members.size()]) {
+  for (std::size_t i = 0; i < config_.members.size(); ++i) {
     reachable_[i].store(config_.members[i].id == config_.self, std::memory_order_relaxed);
+    known_[i].store(config_.members[i].id == config_.self, std::memory_order_relaxed);
+  }
 }
 
 const Member* MessengerRoot::member(NodeId id) const {
@@ -194,6 +198,12 @@ std::shared_ptr<const MessengerRoot::Registry> MessengerRoot::registry() const {
 bool MessengerRoot::reachable(NodeId node) const {
   for (std::size_t i = 0; i < config_.members.size(); ++i)
     if (config_.members[i].id == node) return reachable_[i].load(std::memory_order_relaxed);
+  return false;
+}
+
+bool MessengerRoot::known(NodeId node) const {
+  for (std::size_t i = 0; i < config_.members.size(); ++i)
+    if (config_.members[i].id == node) return known_[i].load(std::memory_order_relaxed);
   return false;
 }
 
@@ -471,7 +481,10 @@ void Messenger::lost(std::size_t index, const Error& why) {
     p.connection = {};
   }
   if (was_up) ++counters_.peer_losses;
-  root_.reachable_[index].store(false, std::memory_order_relaxed);
+  if (watching_) {  // core 0 keeps the view; other cores' connections come and go
+    root_.reachable_[index].store(false, std::memory_order_relaxed);
+    root_.known_[index].store(true, std::memory_order_relaxed);
+  }
   // Back off: a peer that keeps failing is dialed less and less often.
   const auto& config = root_.config();
   p.backoff = p.introduced ? config.reconnect_min : std::min(config.reconnect_max, std::max(config.reconnect_min, p.backoff * 2));
@@ -486,6 +499,22 @@ void Messenger::lost(std::size_t index, const Error& why) {
   for (uint64_t id : failed) finish_call(id, Error(why.code() == Errc::kTimedOut ? Errc::kTimedOut : Errc::kUnreachable, why.message(), why.value()), true);
   wake_writers(index);
   if (watching_ && !stopped_) schedule_redial(index);
+}
+
+void Messenger::peer_announced(std::size_t index) {
+  Peer& p = peer(index);
+  if (stopped_ || p.state == Peer::State::kUp) return;
+  if (p.state == Peer::State::kDown && !watching_ && p.waiting.empty()) {
+    // Not in use on this core: the next send dials at once.
+    p.backoff = std::chrono::milliseconds{0};
+    p.next_dial_ns = 0;
+    return;
+  }
+  if (p.retry_timer != 0) cancel_timer(p.retry_timer);
+  p.retry_timer = 0;
+  p.backoff = std::chrono::milliseconds{0};
+  p.next_dial_ns = 0;
+  dial(index);  // a dial still pending is abandoned (its generation is old)
 }
 
 void Messenger::wake_writers(std::size_t index) {
@@ -518,7 +547,10 @@ void Messenger::on_outbound_frame(std::size_t index, Frame&& frame) {
     }
     p.introduced = true;
     p.backoff = std::chrono::milliseconds{0};
-    if (watching_) root_.reachable_[index].store(true, std::memory_order_relaxed);
+    if (watching_) {
+      root_.reachable_[index].store(true, std::memory_order_relaxed);
+      root_.known_[index].store(true, std::memory_order_relaxed);
+    }
     return;
   }
   if (frame.header.type == kTypeHeartbeat) {
@@ -676,6 +708,12 @@ void Messenger::on_inbound_frame(const std::shared_ptr<Inbound>& in, Frame&& fra
     FrameHeader answer{.flags = kFlagResponse, .type = kTypeHello, .type_version = 1, .source = self(),
                        .destination = h.source, .request_id = h.request_id};
     if (Result<net::IOBuf> out = encode_frame(answer, net::IOBuf{})) (void)in->connection.send(std::move(*out));
+    // The peer is alive: every core that waits out a backoff (or a dial
+    // into the silence of its former self) dials it again now, so that
+    // this node's view of it catches up with its view of this node.
+    const EbbId messenger = root_.id();
+    const std::size_t index = index_of(h.source);
+    (void)spawn_on_all([messenger, index] { Ref<Messenger>(messenger)->peer_announced(index); });
     return;
   }
   if ((h.flags & kFlagResponse) != 0 || h.source != in->node) {

@@ -170,6 +170,10 @@ class MessengerRoot : public MulticoreRoot<Messenger> {
   // Whether core 0 has a live connection to `node` (and heard from it
   // within peer_dead_after). This node is always reachable.
   bool reachable(NodeId node) const;
+  // Whether core 0 knows either way: it reached `node`, or failed to (a
+  // dial refused or unanswered, a connection lost). False while the first
+  // dial is on its way: such a node is neither alive nor dead yet.
+  bool known(NodeId node) const;
   // Counts summed over the cores (each read on its own core).
   Future<MessengerCounters> counters() const;
   // Every core drops its connections and fails what waits on them
@@ -192,6 +196,7 @@ class MessengerRoot : public MulticoreRoot<Messenger> {
   std::shared_ptr<const Registry> registry_;
   std::atomic<uint64_t> registry_version_{1};
   std::unique_ptr<std::atomic<bool>[]> reachable_;  // by member index
+  std::unique_ptr<std::atomic<bool>[]> known_;
 };
 
 class Messenger : public MulticoreEbb<Messenger, MessengerRoot> {
@@ -237,6 +242,8 @@ class Messenger : public MulticoreEbb<Messenger, MessengerRoot> {
   void connected(std::size_t index, net::Connection connection);
   void lost(std::size_t index, const Error& why);
   void wake_writers(std::size_t index);
+  // A peer introduced itself on a connection it dialed: dial it now.
+  void peer_announced(std::size_t index);
   void on_outbound_frame(std::size_t index, Frame&& frame);
   void finish_call(uint64_t request_id, Result<net::IOBuf> result, bool cancel_timer);
   void start_heartbeats();

@@ -94,7 +94,6 @@ PartitionRoot::PartitionRoot(Ref<messenger::Messenger> messenger, EbbId cluster_
       server_(server),
       ring_(member_ids(messenger)),
       members_(member_ids(messenger)),
-      started_ns_(platform::now_ns()),
       settle_ns_(static_cast<uint64_t>(settle.count())),
       changed_ns_(new std::atomic<uint64_t>[members_.size()]) {
   for (uint32_t i = 0; i < members_.size(); ++i) {
@@ -109,7 +108,7 @@ Result<Ref<Partition>> Partition::CreateOnNode(Ref<messenger::Messenger> messeng
   if (messenger->root().config().members.size() > Ring::kMaxMembers)
     return Error(Errc::kInvalidArgument, "memcached: a cluster of more than 64 nodes", 64);
   for (const messenger::MessageType& t : {messenger::MessageType{.id = kTypeRequest, .name = "memcached.request"},
-                                          messenger::MessageType{.id = kTypeFlush, .name = "memcached.flush"}}) {
+                                          messenger::MessageType{.id = kTypeJoin, .name = "memcached.join"}}) {
     Status typed = messenger->root().add_type(t);
     if (!typed) return typed.error();
   }
@@ -127,21 +126,32 @@ Result<Ref<Partition>> Partition::CreateOnNode(Ref<messenger::Messenger> messeng
 
 Placement Partition::place(string_view key) const {
   const PartitionRoot& r = root();
-  const uint64_t view = r.view_.load(std::memory_order_relaxed);
+  const uint64_t up = r.view_.load(std::memory_order_relaxed);
+  const uint64_t all = up | r.unknown_.load(std::memory_order_relaxed);
   const uint32_t h = Ring::hash(key);
-  const uint32_t owner = r.ring_.owner(h, view);
+  const uint32_t owner = r.ring_.owner(h, up);
   Placement p{.owner = owner == Ring::kNone ? messenger::kNoNode : r.members_[owner], .settled = true};
-  // A key whose owner would differ without the changes of the settling time
-  // may be served elsewhere by a node that has not seen them yet.
-  const uint64_t now = platform::now_ns();
-  if (now - r.started_ns_ < r.settle_ns_) {
+  // A member not yet reached nor failed could be the owner.
+  if (all != up && r.ring_.owner(h, all) != owner) {
     p.settled = false;
     return p;
   }
+  // An owner changed by a death or return within the settling time: other
+  // nodes may not have seen it yet.
+  const uint64_t now = platform::now_ns();
   uint64_t recent = 0;
   for (uint32_t i = 0; i < r.members_.size(); ++i)
     if (now - r.changed_ns_[i].load(std::memory_order_relaxed) < r.settle_ns_) recent |= uint64_t{1} << i;
-  if (recent != 0) p.settled = r.ring_.owner(h, view ^ recent) == owner;
+  if (recent != 0 && r.ring_.owner(h, up ^ recent) != owner) {
+    p.settled = false;
+    return p;
+  }
+  // This node's key: only once whoever would hold it otherwise has let go.
+  if (owner == r.self_index_) {
+    const uint32_t interim = r.ring_.owner(h, all & ~(uint64_t{1} << r.self_index_));
+    if (interim != Ring::kNone && ((r.joined_.load(std::memory_order_acquire) >> interim) & 1) == 0)
+      p.settled = false;
+  }
   return p;
 }
 
@@ -337,13 +347,8 @@ IOBuf Partition::run_here(const uint8_t* request, std::size_t length) {
 }
 
 void Partition::on_message(messenger::Frame&& frame, messenger::Responder responder) {
-  if (frame.header.type == kTypeFlush) {
-    // A peer saw this node die and come back: what it holds may be older
-    // than what the others served meanwhile.
-    Store& store = root().server().store;
-    store.table().flush(0, store.clock().now());
-    log_warn("memcached: node %u lost sight of this node for a while: items dropped", frame.header.source);
-    responder.respond({});
+  if (frame.header.type == kTypeJoin) {
+    on_join(frame, std::move(responder));
     return;
   }
   const std::size_t n = frame.payload.length();
@@ -364,39 +369,94 @@ void Partition::on_message(messenger::Frame&& frame, messenger::Responder respon
   responder.respond(run_here(*bytes, n));
 }
 
+namespace {
+// Drops the items whose owner, with the members `changed` present, is one
+// of them: a newcomer's keys, or what is left of a departed member's.
+struct DropContext {
+  const Ring* ring;
+  uint64_t with;
+  uint64_t changed;
+};
+bool keep_unless_changed_owner(void* context, string_view key) {
+  const auto* c = static_cast<const DropContext*>(context);
+  const uint32_t owner = c->ring->owner(Ring::hash(key), c->with);
+  return owner == Ring::kNone || ((c->changed >> owner) & 1) == 0;
+}
+}  // namespace
+
 void Partition::watch_view() {
   PartitionRoot& r = root();
   const messenger::MessengerRoot& m = messenger().root();
-  uint64_t view = uint64_t{1} << r.self_index_;
-  for (uint32_t i = 0; i < r.members_.size(); ++i)
-    if (m.reachable(r.members_[i])) view |= uint64_t{1} << i;
+  const uint64_t self_bit = uint64_t{1} << r.self_index_;
+  uint64_t up = self_bit, unknown = 0;
+  for (uint32_t i = 0; i < r.members_.size(); ++i) {
+    if (i == r.self_index_) continue;
+    if (m.reachable(r.members_[i])) up |= uint64_t{1} << i;
+    else if (!m.known(r.members_[i])) unknown |= uint64_t{1} << i;
+  }
+  r.unknown_.store(unknown, std::memory_order_relaxed);
   const uint64_t before = r.view_.load(std::memory_order_relaxed);
   const uint64_t now = platform::now_ns();
-  if (view != before) {
+  if (up != before) {
+    const uint64_t changed = up ^ before;
     for (uint32_t i = 0; i < r.members_.size(); ++i)
-      if (((view ^ before) >> i) & 1) r.changed_ns_[i].store(now, std::memory_order_relaxed);
-    r.view_.store(view, std::memory_order_relaxed);
-    const uint64_t gained = view & ~before;
-    if (gained != 0) {
-      // Drop what is now the newcomers'; a node that had been seen before
-      // (cut off, or restarted) drops what it held.
-      const std::size_t dropped = r.server().store.table().remove_unless(
-          [](void* context, string_view key) {
-            auto* self = static_cast<Partition*>(context);
-            return self->owner_of(key) == self->self_node();
-          },
-          this);
-      bump_counter(counters_.dropped, dropped);
-      for (uint32_t i = 0; i < r.members_.size(); ++i)
-        if (((gained & r.ever_seen_) >> i) & 1) (void)send(r.members_[i], kTypeFlush, 1, {});
-      r.ever_seen_ |= gained;
-    }
+      if ((changed >> i) & 1) r.changed_ns_[i].store(now, std::memory_order_relaxed);
+    // Those that left must join again (their view of this node is unknown).
+    r.joined_.fetch_and(~(changed & ~up), std::memory_order_acq_rel);
+    r.view_.store(up, std::memory_order_relaxed);
+    DropContext drop{&r.ring_, up | changed, changed};
+    bump_counter(counters_.dropped, r.server().store.table().remove_unless(&keep_unless_changed_owner, &drop));
   }
-  if (!r.settled_said_ && now - r.started_ns_ >= r.settle_ns_) {
+  // Every reachable member that has not joined this node is asked to (it
+  // answers once its own view holds this node).
+  const uint64_t waiting = up & ~self_bit & ~r.joined_.load(std::memory_order_acquire) & ~r.joining_;
+  for (uint32_t i = 0; i < r.members_.size(); ++i) {
+    if (((waiting >> i) & 1) == 0) continue;
+    r.joining_ |= uint64_t{1} << i;
+    Result<IOBuf> payload = IOBuf::Create(1, messenger::kFrameHeaderBytes);
+    if (!payload) continue;
+    *payload->push_back(1) = ((r.ever_seen_ >> i) & 1) != 0 && ((before >> i) & 1) == 0 ? 1 : 0;
+    const uint64_t bit = uint64_t{1} << i;
+    PartitionRoot* root_ptr = &r;
+    call(r.members_[i], kTypeJoin, 1, std::move(*payload)).on_result([root_ptr, bit](Result<IOBuf>&& answer) {
+      root_ptr->joining_ &= ~bit;
+      if (answer && (root_ptr->view_.load(std::memory_order_relaxed) & bit) != 0)
+        root_ptr->joined_.fetch_or(bit, std::memory_order_acq_rel);
+    });
+  }
+  r.ever_seen_ |= up;
+  bool quiet = true;  // no change within the settling time
+  for (uint32_t i = 0; i < r.members_.size(); ++i)
+    quiet = quiet && now - r.changed_ns_[i].load(std::memory_order_relaxed) >= r.settle_ns_;
+  if (!r.settled_said_ && quiet && unknown == 0 && (up & ~self_bit & ~r.joined_.load(std::memory_order_acquire)) == 0) {
     r.settled_said_ = true;
-    log_info("memcached: cluster view settled: %d of %zu nodes reachable", __builtin_popcountll(view),
+    log_info("memcached: cluster view settled: %d of %zu nodes reachable", __builtin_popcountll(up),
              r.members_.size());
   }
+}
+
+void Partition::on_join(const messenger::Frame& frame, messenger::Responder responder) {
+  PartitionRoot& r = root();
+  uint32_t index = 0;
+  while (index < r.members_.size() && r.members_[index] != frame.header.source) ++index;
+  const uint64_t bit = uint64_t{1} << index;
+  // Not yet: this node must see the sender (and have dropped its keys) first.
+  if (index == r.members_.size() || (r.view_.load(std::memory_order_relaxed) & bit) == 0) {
+    responder.fail(Error(Errc::kUnreachable, "memcached: this node does not see the sender yet"));
+    return;
+  }
+  uint8_t lost_sight = 0;
+  (void)frame.payload.copy_out(0, &lost_sight, 1);
+  if (lost_sight != 0) {
+    // The sender had lost sight of this node: what it holds may be older
+    // than what others served meanwhile.
+    Store& store = r.server().store;
+    store.table().flush(0, store.clock().now());
+    log_warn("memcached: node %u had lost sight of this node: items dropped", frame.header.source);
+  }
+  // The sender sees this node and holds none of its keys.
+  r.joined_.fetch_or(bit, std::memory_order_acq_rel);
+  responder.respond({});
 }
 
 

@@ -10,14 +10,20 @@
 // node reachable.
 //
 // A node stores only keys it owns in its own view: requests peers send for
-// other keys are refused, and when a node comes (back) the others drop
-// what is now its (and tell it to drop what it held, in case it was only
-// cut off). Nodes notice a death or a return at slightly different times;
-// so that they never disagree about where a key lives, a key whose owner
-// changed within the settling time (and every key in a node's first
-// settling time) is served by nobody: a miss for a read, SERVER_ERROR for
-// a write. So when a node dies its keys move to survivors that hold
-// nothing older for them (misses, never a wrong value); requests that were on their way to
+// other keys are refused. When a node's view gains or loses a member, it
+// drops the items that member owns (with it present) — its newcomer's
+// keys, or leftovers of a departed one's. A node serves a key only once
+// the member that would own it in its absence has joined it (said that
+// its view holds this node, after dropping this node's keys: a call each
+// way, repeated until answered), and never while a member it has not yet
+// reached or failed to reach could own it. So a node that comes back
+// takes its keys only when their interim owner has let go, and a node
+// that had lost sight of another tells it to drop what it held (it may
+// have been cut off, not dead). A key whose owner changed within the
+// settling time is served by nobody either, against nodes that notice a
+// death at different times: a miss for a read, SERVER_ERROR for a write.
+// So when a node dies its keys move to survivors that hold nothing older
+// for them (misses, never a wrong value); requests that were on their way to
 // it fail — a get as a miss, anything else with SERVER_ERROR (nothing for
 // noreply) — and the survivors keep serving. Other commands without a
 // key (stats, version, verbosity) answer for this node alone.
@@ -76,13 +82,16 @@ class PartitionRoot : public messenger::DistributedRoot<Partition> {
   Ring ring_;
   std::vector<messenger::NodeId> members_;  // by index, as the Messenger lists them
   uint32_t self_index_ = 0;
-  const uint64_t started_ns_;
   const uint64_t settle_ns_;
-  // Written by core 0 (watch_view), read by every core as it routes.
-  std::atomic<uint64_t> view_;                          // reachable members, a bit each
+  // Written by core 0 (watch_view), read by every core as it routes;
+  // members a bit each (by index).
+  std::atomic<uint64_t> view_;                          // reachable
+  std::atomic<uint64_t> unknown_{0};                    // not yet reached nor failed
+  std::atomic<uint64_t> joined_{0};                     // have said they see this node too
   std::unique_ptr<std::atomic<uint64_t>[]> changed_ns_;  // when each member's bit last flipped
   // Core 0's only.
-  uint64_t ever_seen_ = 0;
+  uint64_t ever_seen_ = 0;  // members this node has seen reachable
+  uint64_t joining_ = 0;    // members asked to join, no answer yet
   bool settled_said_ = false;
 };
 
@@ -96,7 +105,9 @@ class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
  public:
   static constexpr EbbId kClusterId = messenger::kFirstAppClusterId;
   static constexpr uint16_t kTypeRequest = 1000;
-  static constexpr uint16_t kTypeFlush = 1001;  // "you were cut off from me: drop your items"
+  // "I see you, and hold none of your keys" (payload: 1 when the sender
+  // had lost sight of the receiver before: the receiver drops its items).
+  static constexpr uint16_t kTypeJoin = 1001;
   static constexpr std::chrono::milliseconds kSettle{2500};
 
   explicit Partition(PartitionRoot& root) : DistributedEbb(root) {}
@@ -130,6 +141,7 @@ class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
   // drops the items whose keys are now that node's, so that it never
   // serves them again later from an older time.
   void watch_view();
+  void on_join(const messenger::Frame& frame, messenger::Responder responder);
   // One whole request run on `node` (here: at once); on failure the reply
   // is `on_failure`.
   Future<net::IOBuf> run_on(messenger::NodeId node, const void* request, std::size_t length,

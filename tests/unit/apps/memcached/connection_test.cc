@@ -20,22 +20,12 @@
 
 #include "ebbs/net/posix/tcp.h"
 #include "tests/support/runtime_fixture.h"
+#include "tests/support/sockets.h"
 
 namespace ebb::memcached::testing {
 namespace {
 
-int dial(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = htonl(net::Endpoint::kLoopback);
-  to.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+int dial(uint16_t port) { return ebb::testing::dial_loopback(port); }
 
 bool write_all(int fd, const std::string& data) {
   std::size_t done = 0;

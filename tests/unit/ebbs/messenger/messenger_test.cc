@@ -23,6 +23,7 @@
 #include "ebbs/net/posix/tcp.h"
 #include "runtime/bytes.h"
 #include "tests/support/runtime_fixture.h"
+#include "tests/support/sockets.h"
 
 namespace ebb::messenger {
 namespace {
@@ -87,18 +88,7 @@ struct SilentListener {
   ~SilentListener() { ::close(fd); }
 };
 
-int dial_raw(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = htonl(net::Endpoint::kLoopback);
-  to.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+int dial_raw(uint16_t port) { return ebb::testing::dial_loopback(port); }
 
 class MessengerTest : public testing::RuntimeFixture {
  protected:

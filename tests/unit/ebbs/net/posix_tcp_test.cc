@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/support/runtime_fixture.h"
+#include "tests/support/sockets.h"
 
 namespace ebb::net {
 namespace {
@@ -28,18 +29,7 @@ using testing::RuntimeFixture;
 
 // ---- the Linux side ----
 
-int dial(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = htonl(Endpoint::kLoopback);
-  to.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+int dial(uint16_t port) { return ebb::testing::dial_loopback(port); }
 
 bool write_all(int fd, const void* data, std::size_t n) {
   auto* p = static_cast<const char*>(data);
