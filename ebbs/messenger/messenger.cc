@@ -468,7 +468,7 @@ void Messenger::connected(std::size_t index, net::Connection connection) {
   for (net::IOBuf& frame : p.waiting) (void)connection.send(std::move(frame));
   p.waiting.clear();
   p.waiting_bytes = 0;
-  if (watching_) start_heartbeats();
+  start_heartbeats();  // every core that talks to a peer watches its own connection
 }
 
 void Messenger::lost(std::size_t index, const Error& why) {

@@ -2,7 +2,8 @@
 # cluster_check.sh hosted EBB_MEMCACHED | native IMAGE: `ebbctl cluster` as a
 # user runs it — 3 hosted nodes (namespaces) or 2 native ones (VMs under
 # QEMU; TCG here) on a private Open vSwitch bridge: status (and --json),
-# memccapable against every node, a node killed under load, restarted and
+# memccapable against every node, replies in order on a connection that
+# pipelines requests for every node's keys, a node killed under load, restarted and
 # killed again (kill_check.py: survivors keep serving, no wrong value ever
 # read), then `down`, which must leave no process, namespace, link or run
 # directory behind. Root only (exit 77 otherwise).
@@ -48,6 +49,7 @@ for ((k = 0; k < nodes; k++)); do
   addresses+=(--node "$subnet.1$k:11211")
 done
 echo "cluster_check.sh: memccapable passed against every node"
+cluster exec client -- python3 "$here/pipeline_check.py" "$subnet.10:11211" || fail "pipelined replies out of order"
 
 cluster exec client -- python3 "$here/kill_check.py" "${addresses[@]}" --victim 1 --seconds 2 \
   --kill "'$root/deploy/cluster' kill --name $name 1" --restart "'$root/deploy/cluster' start --name $name 1" \

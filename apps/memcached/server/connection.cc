@@ -1,6 +1,7 @@
 #include "apps/memcached/server/connection.h"
 
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -63,7 +64,7 @@ class Client : public std::enable_shared_from_this<Client> {
   }
 
   // Goes on with input held back while the client was not reading (or
-  // while a request was at another node).
+  // while too many of its requests were at other nodes).
   void resume() {
     if (!paused_ || waiting_ || connection_.closed()) return;
     IOBuf out;
@@ -71,25 +72,64 @@ class Client : public std::enable_shared_from_this<Client> {
     finish(out, outcome);
   }
 
-  void finish(IOBuf& out, Outcome outcome) {
-    if (!out.empty()) (void)connection_.send(std::move(out));
-    if (outcome == Outcome::kClose) {
-      connection_.close();
+  // Replies go out in the requests' order: straight away while no request
+  // is at another node, else behind it.
+  void deliver(IOBuf&& out) {
+    if (out.empty()) return;
+    if (replies_.empty()) {
+      (void)connection_.send(std::move(out));
       return;
     }
-    if (outcome == Outcome::kWaiting) {
-      // Later requests wait (in order) until the other node's reply is sent.
-      if (!paused_) connection_.pause_receive();
-      paused_ = waiting_ = true;
-      session_.take_reply().on_result([self = shared_from_this()](Result<IOBuf>&& reply) {
+    replies_.push_back(std::make_shared<Reply>());
+    replies_.back()->bytes = std::move(out);
+    replies_.back()->ready = true;
+  }
+
+  // Sends the replies at the front that have come.
+  void drain() {
+    while (!replies_.empty() && replies_.front()->ready) {
+      if (!replies_.front()->bytes.empty()) (void)connection_.send(std::move(replies_.front()->bytes));
+      replies_.pop_front();
+    }
+    if (close_when_sent_ && replies_.empty()) connection_.close();
+  }
+
+  // A request went to another node: its reply takes its place in line, and
+  // the requests after it go on (pipelined) up to kMaxAway at a time.
+  void forward() {
+    auto slot = std::make_shared<Reply>();
+    replies_.push_back(slot);
+    ++away_;
+    session_.take_reply().on_result([self = shared_from_this(), slot](Result<IOBuf>&& reply) {
+      if (reply) slot->bytes = std::move(*reply);
+      slot->ready = true;
+      --self->away_;
+      if (self->connection_.closed()) return;
+      self->drain();
+      if (self->waiting_ && self->away_ <= kMaxAway / 2) {
         self->waiting_ = false;
-        if (self->connection_.closed()) return;
-        IOBuf out;
-        if (reply) out = std::move(*reply);
-        const Outcome next = self->session_.resume(out);
-        self->finish(out, next);
-      });
-      return;
+        self->resume();
+      }
+    });
+  }
+
+  void finish(IOBuf& out, Outcome outcome) {
+    for (;;) {
+      deliver(std::move(out));
+      if (outcome == Outcome::kClose) {
+        if (replies_.empty()) connection_.close();
+        else close_when_sent_ = true;  // after the replies still away
+        return;
+      }
+      if (outcome != Outcome::kWaiting) break;
+      forward();
+      if (away_ >= kMaxAway) {  // enough in flight: read no more until some come back
+        if (!paused_) connection_.pause_receive();
+        paused_ = waiting_ = true;
+        return;
+      }
+      out = IOBuf{};
+      outcome = session_.resume(out);
     }
     const bool hold = outcome == Outcome::kPaused || connection_.send_full();
     if (hold && !paused_) connection_.pause_receive();
@@ -107,8 +147,18 @@ class Client : public std::enable_shared_from_this<Client> {
   ConnectionInfo info_;
   Session session_;
   Counters& counters_;
+  // A reply in line: bytes, ready once its node answered.
+  struct Reply {
+    IOBuf bytes;
+    bool ready = false;
+  };
+  static constexpr uint32_t kMaxAway = 64;
+
   bool paused_ = false;
-  bool waiting_ = false;  // a request is at another node
+  bool waiting_ = false;  // kMaxAway requests are at other nodes
+  bool close_when_sent_ = false;
+  uint32_t away_ = 0;
+  std::deque<std::shared_ptr<Reply>> replies_;  // in the requests' order, from the first away
 };
 
 uint16_t read_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
