@@ -54,7 +54,9 @@ class Client : public std::enable_shared_from_this<Client> {
     Outcome outcome = paused_ ? Outcome::kPaused : Outcome::kDone;
     data.for_each_range([&](const uint8_t* bytes, std::size_t length) {
       if (outcome == Outcome::kClose) return;
-      if (outcome == Outcome::kPaused) {  // more input while paused: keep it for later
+      // More input while paused, or behind a request that just went to
+      // another node (finish() takes that one first): keep it for later.
+      if (outcome == Outcome::kPaused || outcome == Outcome::kWaiting) {
         if (!session_.stash(bytes, length)) outcome = Outcome::kClose;
         return;
       }
@@ -132,9 +134,10 @@ class Client : public std::enable_shared_from_this<Client> {
       outcome = session_.resume(out);
     }
     const bool hold = outcome == Outcome::kPaused || connection_.send_full();
-    if (hold && !paused_) connection_.pause_receive();
-    if (!hold && paused_) connection_.resume_receive();
-    paused_ = hold;
+    const bool was_paused = paused_;
+    paused_ = hold;  // first: resuming may hand over input at once
+    if (hold && !was_paused) connection_.pause_receive();
+    if (!hold && was_paused) connection_.resume_receive();
     // The send queue has room, so on_writable will not come: go on in a
     // later event, letting other connections run first.
     if (hold && !connection_.send_full()) {
