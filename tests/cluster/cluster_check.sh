@@ -55,6 +55,9 @@ cluster exec client -- python3 "$here/kill_check.py" "${addresses[@]}" --victim 
   --kill "'$root/deploy/cluster' kill --name $name 1" --restart "'$root/deploy/cluster' start --name $name 1" \
   --kill "'$root/deploy/cluster' kill --name $name 1" || fail "kill_check"
 cluster status | grep -q "^1 .* down" || fail "status does not show the killed node down"
+stats="$(cluster exec client -- bash -c "exec 3<>/dev/tcp/$subnet.10/11211; printf 'stats cluster\r\nquit\r\n' >&3; timeout 5 cat <&3")"
+grep -q "STAT node1:state down" <<<"$stats" || fail "stats cluster does not show node 1 down: $stats"
+grep -Eq "STAT forwarded [1-9]" <<<"$stats" || fail "stats cluster counted no forwarded request: $stats"
 
 run="/run/ebbkit-cluster/$name"
 pids="$(cat "$run"/*.pid 2>/dev/null)"

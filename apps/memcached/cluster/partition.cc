@@ -384,6 +384,29 @@ bool keep_unless_changed_owner(void* context, string_view key) {
 }
 }  // namespace
 
+ClusterStats Partition::stats() const {
+  const PartitionRoot& r = root();
+  ClusterStats s;
+  s.node = self_node();
+  const uint64_t up = r.view_.load(std::memory_order_relaxed);
+  const uint64_t unknown = r.unknown_.load(std::memory_order_relaxed);
+  const uint64_t joined = r.joined_.load(std::memory_order_relaxed);
+  for (uint32_t i = 0; i < r.members_.size(); ++i) {
+    const char* state = i == r.self_index_ ? "self" : (up >> i) & 1 ? "up" : (unknown >> i) & 1 ? "unknown" : "down";
+    s.members.push_back({r.members_[i], state, ((joined >> i) & 1) != 0});
+  }
+  r.for_each_rep([&s](CoreId, const Partition& rep) {
+    const PartitionCounters& c = rep.counters_;
+    s.forwarded += c.forwarded.load(std::memory_order_relaxed);
+    s.served_for_peers += c.served_for_peers.load(std::memory_order_relaxed);
+    s.failed += c.failed.load(std::memory_order_relaxed);
+    s.refused += c.refused.load(std::memory_order_relaxed);
+    s.dropped += c.dropped.load(std::memory_order_relaxed);
+    s.unsettled += c.unsettled.load(std::memory_order_relaxed);
+  });
+  return s;
+}
+
 void Partition::watch_view() {
   PartitionRoot& r = root();
   const messenger::MessengerRoot& m = messenger().root();

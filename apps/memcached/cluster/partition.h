@@ -95,6 +95,18 @@ class PartitionRoot : public messenger::DistributedRoot<Partition> {
   bool settled_said_ = false;
 };
 
+// `stats cluster`: this node's view and what its parts counted.
+struct ClusterStats {
+  struct MemberView {
+    messenger::NodeId id;
+    const char* state;  // "self", "up", "down", "unknown"
+    bool joined;        // has said it sees this node
+  };
+  messenger::NodeId node = messenger::kNoNode;
+  std::vector<MemberView> members;
+  uint64_t forwarded = 0, served_for_peers = 0, failed = 0, refused = 0, dropped = 0, unsettled = 0;
+};
+
 // Where a key lives now, and whether everyone can be sure of it.
 struct Placement {
   messenger::NodeId owner = messenger::kNoNode;
@@ -128,6 +140,8 @@ class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
   Placement place(std::string_view key) const;
 
   const PartitionCounters& counters() const { return counters_; }
+  // Read from any core while the others serve.
+  ClusterStats stats() const;
   void on_message(messenger::Frame&& frame, messenger::Responder responder);
 
  private:

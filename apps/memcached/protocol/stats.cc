@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "apps/memcached/cluster/partition.h"
 #include "runtime/stats.h"
 
 namespace ebb::memcached {
@@ -154,6 +155,24 @@ void cores(const Context& c, Emitter& e) {
   }
 }
 
+// Cluster mode: this node's view of the others and what forwarding did.
+void cluster(const Context& c, Emitter& e) {
+  if (c.server.partition == kNullEbbId) return;
+  const ClusterStats s = Ref<Partition>(c.server.partition)->stats();
+  e.number("node", s.node);
+  for (const ClusterStats::MemberView& m : s.members) {
+    const std::string prefix = "node" + std::to_string(m.id) + ":";
+    e.text(prefix + "state", m.state);
+    e.number(prefix + "joined", m.joined ? 1 : 0);
+  }
+  e.number("forwarded", s.forwarded);
+  e.number("served_for_peers", s.served_for_peers);
+  e.number("forward_failures", s.failed);
+  e.number("refused_not_owner", s.refused);
+  e.number("unsettled", s.unsettled);
+  e.number("dropped_on_view_change", s.dropped);
+}
+
 }  // namespace
 
 bool emit_stats(const Context& context, std::string_view group, StatSink sink, void* arg) {
@@ -164,6 +183,7 @@ bool emit_stats(const Context& context, std::string_view group, StatSink sink, v
   else if (group == "slabs") slabs(context, e);
   else if (group == "conns") conns(context, e);
   else if (group == "cores") cores(context, e);
+  else if (group == "cluster") cluster(context, e);
   else return false;
   return true;
 }

@@ -12,7 +12,7 @@ namespace ebb::memcached {
 using StatSink = void (*)(void* arg, std::string_view name, std::string_view value);
 
 // Emits the group's statistics ("" is the general group; also "settings",
-// "items", "slabs", "conns", "cores"). False for an unknown group.
+// "items", "slabs", "conns", "cores", "cluster"). False for an unknown group.
 bool emit_stats(const Context& context, std::string_view group, StatSink sink, void* arg);
 
 }  // namespace ebb::memcached
