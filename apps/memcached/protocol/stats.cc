@@ -150,6 +150,10 @@ void cores(const Context& c, Emitter& e) {
     e.signed_number(prefix + "curr_connections", v.curr_connections);
     e.number(prefix + "events", s.events);
     e.number(prefix + "remote_events", s.remote_received);
+    e.number(prefix + "remote_sent", s.remote_sent);
+    e.number(prefix + "rep_faults", s.rep_faults);
+    e.number(prefix + "timers_fired", s.timers_fired);
+    e.number(prefix + "parks", s.parks);
     e.number(prefix + "busy_ns", s.busy_ns);
     e.number(prefix + "idle_ns", s.idle_ns);
   }
