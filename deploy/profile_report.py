@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zlib
 
 
 def read_cores(path):
@@ -165,7 +166,7 @@ plot "{d}" using 1:7 with linespoints lw 2 title "busy"
     return ""
 
 
-def write_report(out, points, base_rate, base_cores, plot_note):
+def write_report(out, points, base_rate, base_cores, plot_note, flame=False):
     lines = ["# ebb-memcached: scaling profile", ""]
     lines.append("Each point: ebb-memcached with N cores on loopback, ebb-loadgen in closed loop "
                  "(its own settings in raw/load-N.json), the server's `stats cores` before and after.")
@@ -226,8 +227,87 @@ def write_report(out, points, base_rate, base_cores, plot_note):
                             ("latency", "latency vs cores"), ("busy", "busy share vs cores")):
             lines.append("![%s](%s.png)" % (title, name))
     lines.append("")
+    lines.append("## CPU profile")
+    lines.append("")
+    if flame:
+        lines.append("[flame.svg](flame.svg): perf record -e cpu-clock -g of the %d-core point (hover a box for "
+                     "its samples)." % points[-1]["cores"])
+    else:
+        lines.append("No CPU profile: perf is missing or may not sample here (raw/perf.err says why).")
+    lines.append("")
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(lines))
+
+
+def fold_perf(path):
+    """{stack (root first, ';'-joined): samples} from `perf script` text."""
+    stacks, frames = {}, []
+
+    def flush():
+        if frames:
+            key = ";".join(reversed(frames))
+            stacks[key] = stacks.get(key, 0) + 1
+        frames.clear()
+
+    with open(path, errors="replace") as f:
+        for line in f:
+            if not line.strip():
+                flush()
+            elif line[0] in " \t":
+                parts = line.split(None, 1)
+                name = parts[1].rsplit(" (", 1)[0] if len(parts) > 1 else "?"
+                name = re.sub(r"\+0x[0-9a-f]+$", "", name)
+                frames.append(name)
+    flush()
+    return stacks
+
+
+def flame_svg(out, stacks, title):
+    """A flame graph: a box per frame, as wide as its samples, callers below."""
+    tree = {"n": 0, "kids": {}}
+    for stack, count in stacks.items():
+        node = tree
+        node["n"] += count
+        for frame in stack.split(";"):
+            node = node["kids"].setdefault(frame, {"n": 0, "kids": {}})
+            node["n"] += count
+    total = tree["n"]
+    if total == 0:
+        return False
+    width, row = 1200.0, 16
+    boxes = []
+
+    def depth(node):
+        return 1 + max((depth(k) for k in node["kids"].values()), default=0)
+
+    levels = depth(tree)
+    height = levels * row + 40
+
+    def place(node, name, x, level):
+        w = width * node["n"] / total
+        if w < 0.3:
+            return
+        y = height - (level + 1) * row - 10
+        hue = (zlib.crc32(name.encode()) % 40) + 10  # the same colours every run
+        label = name if len(name) * 7 < w else name[: max(0, int(w / 7) - 2)] + (".." if w > 20 else "")
+        esc = lambda t: t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        boxes.append('<g><title>%s (%d samples, %.1f%%)</title><rect x="%.1f" y="%d" width="%.1f" height="%d" '
+                     'fill="hsl(%d,90%%,60%%)" stroke="white" stroke-width="0.5"/><text x="%.1f" y="%d" '
+                     'font-size="11" font-family="monospace">%s</text></g>' % (
+                         esc(name), node["n"], 100.0 * node["n"] / total, x, y, w, row, hue, x + 2, y + 12,
+                         esc(label)))
+        for kid_name, kid in sorted(node["kids"].items()):
+            place(kid, kid_name, x, level + 1)
+            x += width * kid["n"] / total
+
+    place(tree, "all", 0.0, 0)
+    with open(os.path.join(out, "flame.svg"), "w") as f:
+        f.write('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d">' % (width, height))
+        f.write('<text x="10" y="20" font-size="14" font-family="sans-serif">%s (%d samples)</text>' % (title,
+                                                                                                       total))
+        f.write("".join(boxes))
+        f.write("</svg>\n")
+    return True
 
 
 def main():
@@ -239,7 +319,10 @@ def main():
     base_rate, base_cores = points[0]["rate"], points[0]["cores"]
     write_csvs(out, points, base_rate, base_cores)
     note = plot(out, points, base_rate, base_cores)
-    write_report(out, points, base_rate, base_cores, note)
+    perf_text = os.path.join(out, "raw", "perf.txt")
+    flame = os.path.exists(perf_text) and flame_svg(
+        out, fold_perf(perf_text), "ebb-memcached at %d cores: where CPU time went" % points[-1]["cores"])
+    write_report(out, points, base_rate, base_cores, note, flame)
     return 0
 
 

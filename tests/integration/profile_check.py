@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """profile_check.py EBBCTL BIN_DIR: `ebbctl profile` on a tiny sweep (1 and 2
-cores, 1 s each) writes a report with every file, and its numbers agree
-with the load generator's own totals and the server's counters."""
+cores, 1 s each) writes a report with every file (the flame graph where perf
+samples), and its numbers agree with the load generator's own totals and
+the server's counters."""
 
 import csv
 import json
@@ -46,8 +47,13 @@ def main():
         # The server counted at least what the load generator completed (and its preload).
         assert served >= int(r["requests"]), (r["cores"], served, r["requests"])
     report = open(os.path.join(out, "report.md")).read()
-    for text in ("| 1 |", "| 2 |", "Scaling suspects", "throughput.png"):
+    for text in ("| 1 |", "| 2 |", "Scaling suspects", "throughput.png", "## CPU profile"):
         assert text in report, text
+    # Where perf samples, the largest point's flame graph is there.
+    if os.path.exists(os.path.join(out, "raw", "perf.txt")):
+        svg = open(os.path.join(out, "flame.svg")).read()
+        assert svg.startswith("<svg") and "samples" in svg and "<rect" in svg, svg[:200]
+        assert "flame.svg" in report
     print("profile_check: report complete and consistent in", out)
     subprocess.run(["rm", "-rf", out])
     return 0
