@@ -270,8 +270,11 @@ Route Partition::route_to_all(const void* request, std::size_t length, bool from
   // one that cannot be reached has nothing to flush that anyone can read.
   std::vector<Future<IOBuf>> all;
   all.push_back(run_on(self_node(), request, length, {}));
-  for (const messenger::Member& m : messenger().root().config().members)
-    if (m.id != self_node() && messenger().root().reachable(m.id)) all.push_back(run_on(m.id, request, length, {}));
+  // Every member in this node's view (the one routing uses), itself first.
+  const PartitionRoot& pr = root();
+  const uint64_t up = pr.view_.load(std::memory_order_relaxed);
+  for (uint32_t i = 0; i < pr.members_.size(); ++i)
+    if (i != pr.self_index_ && ((up >> i) & 1) != 0) all.push_back(run_on(pr.members_[i], request, length, {}));
   Route r{.kind = Route::Kind::kRemote, .consumed = length};
   r.reply = when_all(std::move(all)).then([](std::vector<Result<IOBuf>> replies) {
     return replies[0] ? std::move(*replies[0]) : IOBuf{};

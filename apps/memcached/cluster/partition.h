@@ -136,7 +136,6 @@ class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
   // its key (or it has none), else it is refused.
   Route route(const uint8_t* data, std::size_t length, bool binary, bool from_peer = false);
   // The node that owns a key now (this node's view of who is alive).
-  messenger::NodeId owner_of(std::string_view key) const { return place(key).owner; }
   Placement place(std::string_view key) const;
 
   const PartitionCounters& counters() const { return counters_; }
