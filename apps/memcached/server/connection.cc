@@ -53,10 +53,10 @@ class Client : public std::enable_shared_from_this<Client> {
     IOBuf out;
     Outcome outcome = paused_ ? Outcome::kPaused : Outcome::kDone;
     data.for_each_range([&](const uint8_t* bytes, std::size_t length) {
-      if (outcome == Outcome::kClose) return;
-      // More input while paused, or behind a request that just went to
-      // another node (finish() takes that one first): keep it for later.
-      if (outcome == Outcome::kPaused || outcome == Outcome::kWaiting) {
+      if (outcome != Outcome::kDone) [[unlikely]] {
+        if (outcome == Outcome::kClose) return;
+        // More input while paused, or behind a request that just went to
+        // another node (finish() takes that one first): keep it for later.
         if (!session_.stash(bytes, length)) outcome = Outcome::kClose;
         return;
       }
@@ -78,7 +78,7 @@ class Client : public std::enable_shared_from_this<Client> {
   // is at another node, else behind it.
   void deliver(IOBuf&& out) {
     if (out.empty()) return;
-    if (replies_.empty()) {
+    if (away_ == 0) {
       (void)connection_.send(std::move(out));
       return;
     }
@@ -116,6 +116,21 @@ class Client : public std::enable_shared_from_this<Client> {
   }
 
   void finish(IOBuf& out, Outcome outcome) {
+    // Requests at other nodes (cluster mode only) put replies in line; a
+    // lone server never takes that path.
+    if (outcome == Outcome::kWaiting || away_ != 0) [[unlikely]] {
+      finish_in_line(out, outcome);
+      return;
+    }
+    if (!out.empty()) (void)connection_.send(std::move(out));
+    if (outcome == Outcome::kClose) {
+      connection_.close();
+      return;
+    }
+    hold_or_go(outcome);
+  }
+
+  [[gnu::noinline]] void finish_in_line(IOBuf& out, Outcome outcome) {
     for (;;) {
       deliver(std::move(out));
       if (outcome == Outcome::kClose) {
@@ -133,11 +148,18 @@ class Client : public std::enable_shared_from_this<Client> {
       out = IOBuf{};
       outcome = session_.resume(out);
     }
+    hold_or_go(outcome);
+  }
+
+  // Stops reading while replies pile up (kPaused, or a full send queue),
+  // and reads again once they went.
+  void hold_or_go(Outcome outcome) {
     const bool hold = outcome == Outcome::kPaused || connection_.send_full();
-    const bool was_paused = paused_;
-    paused_ = hold;  // first: resuming may hand over input at once
-    if (hold && !was_paused) connection_.pause_receive();
-    if (!hold && was_paused) connection_.resume_receive();
+    if (hold != paused_) [[unlikely]] {
+      paused_ = hold;  // first: resuming may hand over input at once
+      if (hold) connection_.pause_receive();
+      else connection_.resume_receive();
+    }
     // The send queue has room, so on_writable will not come: go on in a
     // later event, letting other connections run first.
     if (hold && !connection_.send_full()) {
@@ -160,7 +182,7 @@ class Client : public std::enable_shared_from_this<Client> {
   bool paused_ = false;
   bool waiting_ = false;  // kMaxAway requests are at other nodes
   bool close_when_sent_ = false;
-  uint32_t away_ = 0;
+  uint32_t away_ = 0;  // requests at other nodes (replies_ is empty when 0)
   std::deque<std::shared_ptr<Reply>> replies_;  // in the requests' order, from the first away
 };
 
