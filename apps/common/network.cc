@@ -2,6 +2,7 @@
 
 #include "apps/common/stack_network.h"
 #include "drivers/tap/tap.h"
+#include "ebbs/net/posix/stats.h"
 #include "ebbs/net/posix/tcp.h"
 #include "ebbs/net/posix/udp.h"
 
@@ -25,6 +26,18 @@ class PosixNetwork final : public Network {
     return {};
   }
   Future<net::Connection> connect(net::Endpoint peer) override { return net::posix::connect(peer); }
+  Future<std::vector<NetCoreCounts>> core_counts() override {
+    std::vector<NetCoreCounts> counts(num_cores());
+    for (CoreId core = 0; core < counts.size(); ++core) {
+      const net::posix::NetStats s = net::posix::net_stats(core);
+      NetCoreCounts& c = counts[core];
+      c.bytes_in = s.bytes_received;
+      c.bytes_out = s.bytes_sent;
+      c.has_syscalls = true;
+      c.syscalls = s.reads + s.writes;
+    }
+    return make_ready_future(std::move(counts));
+  }
   std::string describe() const override { return "Linux sockets"; }
 
  private:

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "apps/common/network_flags.h"
 #include "ebbs/net/connection.h"
@@ -19,6 +20,19 @@
 #include "runtime/result.h"
 
 namespace ebb::apps {
+
+// One core's traffic as the backend counts it: the own stack counts frames,
+// Linux sockets the system calls that move the bytes (the kernel's packets
+// are not the process's to count).
+struct NetCoreCounts {
+  bool has_packets = false;
+  uint64_t packets_in = 0;
+  uint64_t packets_out = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  bool has_syscalls = false;
+  uint64_t syscalls = 0;  // reads and writes
+};
 
 using AcceptHandler = void (*)(net::Connection);
 using DatagramHandlerFn = void (*)(net::DatagramSocket&, net::Endpoint, net::IOBuf);
@@ -35,6 +49,8 @@ class Network {
   virtual Status bind_udp(uint16_t port, DatagramHandlerFn handler, uint32_t listen_ip) = 0;
   // A TCP connection to `peer`, living on the calling core. From a core.
   virtual Future<net::Connection> connect(net::Endpoint peer) = 0;
+  // Every core's counts now, indexed by core. From a core.
+  virtual Future<std::vector<NetCoreCounts>> core_counts() = 0;
   // "Linux sockets" or "own stack on tap0, 198.18.0.2/24".
   virtual std::string describe() const = 0;
 };

@@ -68,6 +68,12 @@ int NetworkFlags::parse(const char* program, const char* name, const char* value
     queues = static_cast<uint32_t>(n);
     return 1;
   }
+  if (std::strcmp(name, "stats-port") == 0) {
+    uint64_t n = 0;
+    if (!parse_number(program, "--stats-port", value, 1, 65535, &n)) return -1;
+    stats_port = static_cast<uint16_t>(n);
+    return 1;
+  }
   return 0;
 }
 
@@ -107,13 +113,15 @@ const char* NetworkFlags::usage() {
            "      --gateway=ADDR        the default gateway (with --ip)\n"
            "      --dhcp                lease an address (the default without --ip)\n"
            "      --queues=N            virtio-net queue pairs (default: one per core)\n"
-           "      --poll                poll the device, no interrupts (cores never sleep)\n";
+           "      --poll                poll the device, no interrupts (cores never sleep)\n"
+           "      --stats-port=P        serve the runtime's per-core counters on TCP port P\n";
   return "      --net=posix|stack     network: Linux sockets (default) or the own TCP/IP stack\n"
          "      --tap=NAME            with --net=stack: the TAP device to run on\n"
          "      --ip=ADDR/PREFIX      with --net=stack: the stack's address\n"
          "      --gateway=ADDR        with --net=stack: the default gateway\n"
          "      --dhcp                with --net=stack: lease an address instead of --ip\n"
-         "      --queues=N            with --net=stack: TAP queues (multi_queue; default 1)\n";
+         "      --queues=N            with --net=stack: TAP queues (multi_queue; default 1)\n"
+         "      --stats-port=P        serve the runtime's per-core counters on TCP port P\n";
 }
 
 }  // namespace ebb::apps

@@ -5,6 +5,8 @@
 //
 //   --net=stack --tap=NAME (--ip=ADDR/PREFIX [--gateway=ADDR] | --dhcp)
 //               [--queues=N]
+//   --stats-port=P  the runtime's per-core counters on TCP port P
+//                   (apps/common/stats_endpoint.h)
 //
 // A native image has only the own stack, on the machine's virtio-net: no
 // --net or --tap; without --ip it leases an address by DHCP; --queues is
@@ -35,9 +37,11 @@ struct NetworkFlags {
   // Native: poll the device without interrupts (cores never sleep; the
   // lowest latency, a whole CPU each).
   bool poll = false;
+  // The stats endpoint's TCP port (0: none).
+  uint16_t stats_port = 0;
 
   // Takes one flag by its long name (without "--"): "net", "tap", "ip",
-  // "gateway", "dhcp", "queues" (and "tap-queues", its older name). Returns 1 when taken, 0 when the name
+  // "gateway", "dhcp", "queues" (and "tap-queues", its older name), "stats-port". Returns 1 when taken, 0 when the name
   // is not a network flag, -1 after printing an error ("PROGRAM: ...").
   int parse(const char* program, const char* name, const char* value);
   // Whether flag `name` takes a value (--dhcp and --poll do not): for

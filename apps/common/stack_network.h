@@ -10,6 +10,7 @@
 
 #include "apps/common/network.h"
 #include "ebbs/net/stack/stack.h"
+#include "runtime/submit.h"
 
 namespace ebb::apps {
 
@@ -50,6 +51,24 @@ class StackNetwork final : public Network {
     return stack_->bind_udp(port, handler).block();
   }
   Future<net::Connection> connect(net::Endpoint peer) override { return stack_->connect(peer); }
+  Future<std::vector<NetCoreCounts>> core_counts() override {
+    DeviceStack* stack = stack_;
+    return submit_to_all([stack] {
+             const net::stack::StackCounters& s = stack->engine().counters();
+             NetCoreCounts c;
+             c.has_packets = true;
+             c.packets_in = s.frames_in;
+             c.packets_out = s.frames_out;
+             c.bytes_in = s.bytes_in;
+             c.bytes_out = s.bytes_out;
+             return c;
+           })
+        .then([](std::vector<Result<NetCoreCounts>> all) {
+          std::vector<NetCoreCounts> counts;
+          for (Result<NetCoreCounts>& c : all) counts.push_back(c ? *c : NetCoreCounts{});
+          return counts;
+        });
+  }
   std::string describe() const override {
     const net::stack::InterfaceConfig& i = interface_;
     std::string text = "own stack on " + device_name_ + ", " + ip_text(i.ip) + "/" + std::to_string(i.prefix);

@@ -28,6 +28,7 @@
 
 #include "apps/common/flags.h"
 #include "apps/common/network.h"
+#include "apps/common/stats_endpoint.h"
 #include "runtime/runtime.h"
 
 namespace {
@@ -133,6 +134,10 @@ int main(int argc, char** argv) {
     // UDP on the same port number as TCP (which may have been picked).
     ebb::Status udp = g_network->bind_udp(*tcp, &echo_datagram, 0);
     if (!udp) return udp.error();
+    if (network.stats_port != 0) {
+      ebb::Status stats = ebb::apps::serve_stats(*g_network, network.stats_port, 0);
+      if (!stats) return stats.error();
+    }
     return *tcp;
   });
   if (!ports) {

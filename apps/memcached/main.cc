@@ -29,6 +29,7 @@
 #include "apps/memcached/server/connection.h"
 #include "apps/memcached/server/settings.h"
 #include "apps/common/network.h"
+#include "apps/common/stats_endpoint.h"
 #include "ebbs/messenger/cluster_file.h"
 #include "runtime/runtime.h"
 #include "runtime/stats.h"
@@ -143,6 +144,10 @@ int main(int argc, char** argv) {
       if (!joined) return joined.error();
       cluster_line = *joined;
     }
+    if (settings.network.stats_port != 0) {
+      Status stats = apps::serve_stats(*g_network, settings.network.stats_port, settings.listen_ip);
+      if (!stats) return stats.error();
+    }
     if (settings.udp_port != 0) {
       Status udp = g_network->bind_udp(
           settings.udp_port,
@@ -162,6 +167,7 @@ int main(int argc, char** argv) {
   }
   std::printf("ebb-memcached: listening on port %u (tcp)", *started);
   if (settings.udp_port != 0) std::printf(" and %u (udp)", settings.udp_port);
+  if (settings.network.stats_port != 0) std::printf(", stats on %u", settings.network.stats_port);
   std::printf(", %u cores, %zu MiB, %s\n", settings.cores, settings.memory_limit >> 20,
               g_network->describe().c_str());
   if (!cluster_line.empty()) std::printf("ebb-memcached: cluster %s\n", cluster_line.c_str());

@@ -12,6 +12,7 @@
 set -u
 echo_bin="$1"
 memcached_bin="$2"
+here="$(cd "$(dirname "$0")" && pwd)"
 ns="ebbstk-$$"
 work="$(mktemp -d)"
 pid=""
@@ -144,10 +145,14 @@ fi
 
 # ---- ebb-memcached: memccapable, every ASCII and binary test ----
 if command -v memccapable >/dev/null; then
-  start memcached.out "listening on port 11211" "$memcached_bin" -p 11211 -t 2 --net=stack --tap=t0 --ip=198.18.1.2/24
+  start memcached.out "listening on port 11211" "$memcached_bin" -p 11211 -t 2 --net=stack --tap=t0 \
+    --ip=198.18.1.2/24 --stats-port 11212
   in_ns timeout 120 memccapable -h 198.18.1.2 -p 11211 -t 10 >"$work/capable.out" 2>&1 \
     || fail "memccapable failed over the own stack"
   grep -q "All tests passed" "$work/capable.out" || fail "memccapable did not report success"
+  # The stats endpoint over the own stack: frames counted per core.
+  in_ns timeout 120 python3 "$here/stats_check.py" --host 198.18.1.2 --port 11211 --stats-port 11212 \
+    --cores 2 --packets || fail "the stats endpoint over the own stack"
   stop
 fi
-echo "stack_tap.sh: ping, 100 MB each way, 64 connections, UDP, a multi-queue TAP, DHCP and memccapable over the own stack: ok"
+echo "stack_tap.sh: ping, 100 MB each way, 64 connections, UDP, a multi-queue TAP, DHCP, memccapable and the stats endpoint over the own stack: ok"

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "apps/common/core_stats.h"
 #include "apps/memcached/cluster/partition.h"
 #include "runtime/stats.h"
 
@@ -143,19 +144,11 @@ void cores(const Context& c, Emitter& e) {
     const std::string prefix = "core" + std::to_string(core) + ":";
     CounterValues v;
     c.server.counters[core].add_to(v);
-    const CoreStats s = core_stats(core);
 #define EBB_MEMCACHED_EMIT_CORE(name) e.number(prefix + #name, v.name);
     EBB_MEMCACHED_COUNTERS(EBB_MEMCACHED_EMIT_CORE)
 #undef EBB_MEMCACHED_EMIT_CORE
     e.signed_number(prefix + "curr_connections", v.curr_connections);
-    e.number(prefix + "events", s.events);
-    e.number(prefix + "remote_events", s.remote_received);
-    e.number(prefix + "remote_sent", s.remote_sent);
-    e.number(prefix + "rep_faults", s.rep_faults);
-    e.number(prefix + "timers_fired", s.timers_fired);
-    e.number(prefix + "parks", s.parks);
-    e.number(prefix + "busy_ns", s.busy_ns);
-    e.number(prefix + "idle_ns", s.idle_ns);
+    for (const apps::StatLine& line : apps::core_stat_lines(core)) e.number(prefix + line.name, line.value);
   }
 }
 

@@ -90,6 +90,7 @@ int parse_settings(int argc, char** argv, uint32_t default_cores, Settings* sett
       {"tap-queues", required_argument, nullptr, 'N'},
       {"queues", required_argument, nullptr, 'N'},
       {"poll", no_argument, nullptr, 'N'},
+      {"stats-port", required_argument, nullptr, 'N'},
       {"idle-spin", required_argument, nullptr, 'S'},
       {"cluster", required_argument, nullptr, 'K'},
       {"peers", required_argument, nullptr, 'P'},

@@ -72,6 +72,16 @@ GeneralStats GeneralAllocator::stats() {
   return s;
 }
 
+SlabStats GeneralAllocator::SmallStatsOn(CoreId core) {
+  SlabStats s;
+  for (uint32_t c = 0; c < kClassCount; ++c) {
+    Result<SlabAllocatorRoot*> root = SlabAllocator::RootOf(class_id(c));
+    if (!root) continue;
+    if (const SlabAllocator* rep = (*root)->rep_on(core)) s += rep->stats();
+  }
+  return s;
+}
+
 namespace detail {
 
 bool is_slab_object(const void* p) {

@@ -43,6 +43,9 @@ class GeneralAllocator : public SharedEbb<GeneralAllocator> {
   void* allocate_large(std::size_t bytes, std::size_t alignment);
   void free_large(void* block);
   GeneralStats stats();
+  // The small allocations `core` made and freed (every size class's rep on
+  // that core; large blocks are not per core). From any thread.
+  static SlabStats SmallStatsOn(CoreId core);
   void count_failure() { failures_.fetch_add(1, std::memory_order_relaxed); }
 
  private:

@@ -148,6 +148,18 @@ TEST(SettingsTest, NetworkFlagsPickTheOwnStack) {
   EXPECT_FALSE(s.network.stack);
 }
 
+TEST(SettingsTest, StatsPortIsANetworkFlag) {
+  Settings s;
+  EXPECT_EQ(s.network.stats_port, 0);  // no endpoint unless asked
+  ASSERT_EQ(parse({"--stats-port=11212"}, &s), 0);
+  EXPECT_EQ(s.network.stats_port, 11212);
+  ASSERT_EQ(parse({"--stats-port", "7"}, &s), 0);
+  EXPECT_EQ(s.network.stats_port, 7);
+  EXPECT_EQ(parse({"--stats-port=0"}, &s), 2);
+  EXPECT_EQ(parse({"--stats-port=65536"}, &s), 2);
+  EXPECT_EQ(parse({"--stats-port=port"}, &s), 2);
+}
+
 TEST(SettingsTest, HelpAndVersionExitAtOnce) {
   Settings s;
   bool exit_now = false;

@@ -1,0 +1,31 @@
+#pragma once
+// The stats endpoint (--stats-port): any app's per-core runtime counters
+// over TCP, read while it runs, hosted or in a VM, without stopping it.
+// Each connection gets one snapshot and is closed; what the client sends is
+// ignored (`nc HOST PORT` reads it). memcached's layout:
+//
+//   STAT cores 2
+//   STAT malloc_calls 123          (hosted on jemalloc only)
+//   STAT core0:events 4567         (core_stats.h's lines, per core)
+//   STAT core0:packets_in 890      (the own stack: frames)
+//   STAT core0:syscalls 1234       (Linux sockets: reads and writes)
+//   ...
+//   END
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "apps/common/network.h"
+#include "runtime/result.h"
+
+namespace ebb::apps {
+
+// Serves the endpoint on `port` of `network` (which must outlive it). On a
+// core, in an event that may block.
+Status serve_stats(Network& network, uint16_t port, uint32_t listen_ip);
+
+// The snapshot's text, with `net` the network's counts per core.
+std::string stats_snapshot(const std::vector<NetCoreCounts>& net);
+
+}  // namespace ebb::apps
