@@ -31,20 +31,12 @@ std::vector<StatLine> core_stat_lines(CoreId core) {
   };
 }
 
-std::optional<uint64_t> process_malloc_calls() {
+std::optional<uint64_t> thread_malloc_bytes() {
   if (mallctl == nullptr) return std::nullopt;
-  // The statistics are a snapshot taken when the epoch advances.
-  uint64_t epoch = 1;
-  std::size_t length = sizeof epoch;
-  if (mallctl("epoch", &epoch, &length, &epoch, sizeof epoch) != 0) return std::nullopt;
-  uint64_t total = 0;
-  for (const char* name : {"stats.arenas.4096.small.nmalloc", "stats.arenas.4096.large.nmalloc"}) {
-    uint64_t n = 0;  // 4096: MALLCTL_ARENAS_ALL, every arena summed
-    length = sizeof n;
-    if (mallctl(name, &n, &length, nullptr, 0) != 0) return std::nullopt;
-    total += n;
-  }
-  return total;
+  uint64_t bytes = 0;
+  std::size_t length = sizeof bytes;
+  if (mallctl("thread.allocated", &bytes, &length, nullptr, 0) != 0) return std::nullopt;
+  return bytes;
 }
 
 }  // namespace ebb::apps

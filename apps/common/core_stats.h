@@ -21,9 +21,9 @@ struct StatLine {
 // running).
 std::vector<StatLine> core_stat_lines(CoreId core);
 
-// malloc calls of the whole process so far, where the C library's allocator
-// can say (hosted on jemalloc); natively malloc is the Ebb allocator, whose
-// calls core_stat_lines counts.
-std::optional<uint64_t> process_malloc_calls();
+// Bytes the calling thread has had from the C library's malloc so far,
+// where the allocator can say (hosted on jemalloc: a core's thread is the
+// core); natively malloc is the Ebb allocator, counted by core_stat_lines.
+std::optional<uint64_t> thread_malloc_bytes();
 
 }  // namespace ebb::apps

@@ -6,6 +6,7 @@
 
 #include "apps/common/core_stats.h"
 #include "runtime/runtime.h"
+#include "runtime/submit.h"
 #include "runtime/timer.h"
 
 namespace ebb::apps {
@@ -22,12 +23,28 @@ void line(std::string& text, const std::string& name, uint64_t value) {
 // A client that keeps its side open gets this long after the snapshot.
 constexpr auto kLinger = std::chrono::seconds(2);
 
+// Every core's counts that only the core itself reads: its thread's
+// malloc bytes, then the network's counts.
+Future<std::vector<OnCoreCounts>> gather() {
+  return submit_to_all([] { return thread_malloc_bytes(); })
+      .then([](std::vector<Result<std::optional<uint64_t>>> bytes) {
+        return g_network->core_counts().then([bytes = std::move(bytes)](std::vector<NetCoreCounts> net) {
+          std::vector<OnCoreCounts> counts(bytes.size());
+          for (std::size_t core = 0; core < counts.size(); ++core) {
+            if (bytes[core]) counts[core].malloc_bytes = *bytes[core];
+            if (core < net.size()) counts[core].net = net[core];
+          }
+          return counts;
+        });
+      });
+}
+
 void serve_snapshot(net::Connection connection) {
   // What the client sends is read and dropped (closing with it unread
   // would reset the connection, perhaps before the snapshot is read).
   connection.on_receive([](net::IOBuf&&) {});
-  g_network->core_counts().on_result([connection = std::move(connection)](Result<std::vector<NetCoreCounts>>&& counts) mutable {
-    const std::string text = stats_snapshot(counts ? *counts : std::vector<NetCoreCounts>{});
+  gather().on_result([connection = std::move(connection)](Result<std::vector<OnCoreCounts>>&& counts) mutable {
+    const std::string text = stats_snapshot(counts ? *counts : std::vector<OnCoreCounts>{});
     if (Result<net::IOBuf> reply = net::IOBuf::CopyOf(text)) (void)connection.send(std::move(*reply));
     // End of stream after the snapshot; the connection goes once the
     // client closes its side (on_end's default), or after kLinger.
@@ -40,16 +57,16 @@ void serve_snapshot(net::Connection connection) {
 
 }  // namespace
 
-std::string stats_snapshot(const std::vector<NetCoreCounts>& net) {
+std::string stats_snapshot(const std::vector<OnCoreCounts>& counts) {
   std::string text;
   const uint32_t cores = num_cores();
   line(text, "cores", cores);
-  if (std::optional<uint64_t> calls = process_malloc_calls()) line(text, "malloc_calls", *calls);
   for (CoreId core = 0; core < cores; ++core) {
     const std::string prefix = "core" + std::to_string(core) + ":";
     for (const StatLine& l : core_stat_lines(core)) line(text, prefix + l.name, l.value);
-    if (core >= net.size()) continue;
-    const NetCoreCounts& n = net[core];
+    if (core >= counts.size()) continue;
+    if (counts[core].malloc_bytes) line(text, prefix + "malloc_bytes", *counts[core].malloc_bytes);
+    const NetCoreCounts& n = counts[core].net;
     if (n.has_packets) {
       line(text, prefix + "packets_in", n.packets_in);
       line(text, prefix + "packets_out", n.packets_out);

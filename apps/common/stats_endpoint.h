@@ -5,14 +5,15 @@
 // ignored (`nc HOST PORT` reads it). memcached's layout:
 //
 //   STAT cores 2
-//   STAT malloc_calls 123          (hosted on jemalloc only)
 //   STAT core0:events 4567         (core_stats.h's lines, per core)
+//   STAT core0:malloc_bytes 8901   (hosted on jemalloc: the C library's)
 //   STAT core0:packets_in 890      (the own stack: frames)
 //   STAT core0:syscalls 1234       (Linux sockets: reads and writes)
 //   ...
 //   END
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,13 @@ namespace ebb::apps {
 // core, in an event that may block.
 Status serve_stats(Network& network, uint16_t port, uint32_t listen_ip);
 
-// The snapshot's text, with `net` the network's counts per core.
-std::string stats_snapshot(const std::vector<NetCoreCounts>& net);
+// What each core reads on itself for the snapshot.
+struct OnCoreCounts {
+  NetCoreCounts net;
+  std::optional<uint64_t> malloc_bytes;
+};
+
+// The snapshot's text, from what each core read (indexed by core).
+std::string stats_snapshot(const std::vector<OnCoreCounts>& counts);
 
 }  // namespace ebb::apps

@@ -43,15 +43,16 @@ std::map<std::string, uint64_t> parse(const std::string& text) {
 }
 
 TEST_F(StatsSnapshotTest, EveryCoreHasItsLinesAndTheBackendsOwn) {
-  std::vector<NetCoreCounts> net(2);
-  net[0].has_packets = true;
-  net[0].packets_in = 7;
-  net[0].packets_out = 9;
-  net[0].bytes_in = 700;
-  net[1].has_syscalls = true;
-  net[1].syscalls = 12;
+  std::vector<OnCoreCounts> counts(2);
+  counts[0].net.has_packets = true;
+  counts[0].net.packets_in = 7;
+  counts[0].net.packets_out = 9;
+  counts[0].net.bytes_in = 700;
+  counts[1].net.has_syscalls = true;
+  counts[1].net.syscalls = 12;
+  counts[1].malloc_bytes = 4096;
   std::string text;
-  run(0, [&] { text = stats_snapshot(net); });
+  run(0, [&] { text = stats_snapshot(counts); });
   const std::map<std::string, uint64_t> s = parse(text);
   EXPECT_EQ(s.at("cores"), 2u);
   for (const char* core : {"core0:", "core1:"})
@@ -65,6 +66,8 @@ TEST_F(StatsSnapshotTest, EveryCoreHasItsLinesAndTheBackendsOwn) {
   EXPECT_EQ(s.count("core0:syscalls"), 0u);  // only what the backend counts
   EXPECT_EQ(s.at("core1:syscalls"), 12u);
   EXPECT_EQ(s.count("core1:packets_in"), 0u);
+  EXPECT_EQ(s.at("core1:malloc_bytes"), 4096u);  // where the C library's allocator says
+  EXPECT_EQ(s.count("core0:malloc_bytes"), 0u);
   EXPECT_GT(s.at("core0:events"), 0u);  // run() itself is one
 }
 
