@@ -374,21 +374,7 @@ def plot(out, points, base_rate, base_cores, curve):
             f.write("%d %s\n" % (p["cores"], " ".join("%.1f" % shares[c] if c in shares else "NaN"
                                                        for c in range(most))))
     busy_plot = ", ".join('"{b}" using 1:%d with linespoints title "core %d"' % (c + 2, c) for c in range(most))
-    script = """
-set terminal pngcairo size 800,500
-set grid
-set xlabel "cores"
-set xtics 1
-set key top left
-set output "{o}/throughput.png"
-set title "ebb-memcached: throughput vs cores"
-set ylabel "requests/s"
-plot "{d}" using 1:2 with linespoints lw 2 title "measured", "{d}" using 1:8 with lines dt 2 title "perfect linear"
-set output "{o}/efficiency.png"
-set title "scaling efficiency (1.0 = perfect linear)"
-set ylabel "efficiency"
-set yrange [0:1.2]
-plot "{d}" using 1:3 with linespoints lw 2 title "measured"
+    script = scaling_plots(out, "", "cores", "ebb-memcached: throughput vs cores", "requests/s", data, 2, 3, 8) + """
 set autoscale y
 set output "{o}/latency.png"
 set title "{lt}"
@@ -418,23 +404,29 @@ def plot_nodes(out, sweeps, base):
         for s in sweeps:
             f.write("%d %.1f %.3f %.1f\n" % (s["nodes"], s["rate"], nodes_efficiency(s, base),
                                              base["rate"] * s["nodes"] / base["nodes"]))
-    script = """
+    return gnuplot(scaling_plots(out, "nodes_", "nodes", "ebb-memcached cluster: throughput vs nodes",
+                                 "requests/s (all nodes)", data, 2, 3, 4))
+
+
+def scaling_plots(out, prefix, x, title, unit, data, rate, efficiency, linear):
+    """gnuplot for PREFIXthroughput.png and PREFIXefficiency.png against x,
+    from the columns of `data`: measured rate, efficiency, perfect linear."""
+    return """
 set terminal pngcairo size 800,500
 set grid
-set xlabel "nodes"
+set xlabel "{x}"
 set xtics 1
 set key top left
-set output "{o}/nodes_throughput.png"
-set title "ebb-memcached cluster: throughput vs nodes"
-set ylabel "requests/s (all nodes)"
-plot "{d}" using 1:2 with linespoints lw 2 title "measured", "{d}" using 1:4 with lines dt 2 title "perfect linear"
-set output "{o}/nodes_efficiency.png"
-set title "cluster scaling efficiency (1.0 = perfect linear)"
+set output "{o}/{p}throughput.png"
+set title "{t}"
+set ylabel "{u}"
+plot "{d}" using 1:{r} with linespoints lw 2 title "measured", "{d}" using 1:{l} with lines dt 2 title "perfect linear"
+set output "{o}/{p}efficiency.png"
+set title "scaling efficiency (1.0 = perfect linear)"
 set ylabel "efficiency"
 set yrange [0:1.2]
-plot "{d}" using 1:3 with linespoints lw 2 title "measured"
-""".format(o=out, d=data)
-    return gnuplot(script)
+plot "{d}" using 1:{e} with linespoints lw 2 title "measured"
+""".format(o=out, p=prefix, x=x, t=title, u=unit, d=data, r=rate, e=efficiency, l=linear)
 
 
 def cell(value, spec):

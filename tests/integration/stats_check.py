@@ -10,8 +10,12 @@ the endpoint (garbage, a hang-up, many at once) change nothing.
 `stats cores` over memcached carries the same runtime lines."""
 
 import argparse
+import os
 import socket
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import memcached_wire  # noqa: E402
 
 NAMES = ("events", "remote_events", "remote_sent", "rep_faults", "timers_fired", "parks", "busy_ns",
          "idle_ns", "allocations", "frees", "remote_frees_sent", "remote_frees_received", "bytes_in",
@@ -51,14 +55,10 @@ def total(stats, cores, name):
 
 
 def request(s, data, until):
-    s.sendall(data)
-    got = b""
-    while not got.endswith(until):
-        chunk = s.recv(65536)
-        if not chunk:
-            fail("memcached closed a connection")
-        got += chunk
-    return got
+    try:
+        return memcached_wire.request(s, data, until)
+    except OSError as e:
+        fail("memcached: %s" % e)
 
 
 def main():

@@ -10,19 +10,14 @@ With 64 connections a core left out by chance is a 1-in-10^7 event for 4
 cores; a server that keeps every connection on one core fails at once.
 """
 import argparse
+import os
 import socket
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from memcached_wire import request  # noqa: E402
 
-def request(s, data, until):
-    s.sendall(data)
-    got = b""
-    while not got.endswith(until):
-        chunk = s.recv(65536)
-        if not chunk:
-            raise OSError("connection closed")
-        got += chunk
-    return got
+
 
 
 def main():
