@@ -215,7 +215,9 @@ def load_nodes(raw):
                  "busy_share": sum(n["busy_share"] for n in nodes) / max(1, len(nodes))}
         for key in tuple(k for k in SUMMED if k != "syscalls") + ("forwarded", "served_for_peers",
                                                                   "forward_failures", "syscalls_ep"):
-            sweep[key] = sum(n.get(key, 0) for n in nodes)
+            # None where no node could count it (malloc bytes off jemalloc).
+            known = [n[key] for n in nodes if n.get(key) is not None]
+            sweep[key] = sum(known) if known or key != "malloc_bytes" else None
         sweeps.append(sweep)
     sweeps.sort(key=lambda s: s["nodes"])
     return sweeps
