@@ -466,9 +466,10 @@ def suspects(points):
         most = max(c["requests"] for c in top["per_core"])
         uneven = [c for c in top["per_core"] if c["requests"] < 0.5 * most]
         if uneven:
+            spread = "the kernel's SO_REUSEPORT hash" if top["kind"] == "hosted" else "the own stack's flow hash"
             lines.append("- **Uneven load** at %d cores: core(s) %s served less than half of the busiest core's "
-                         "requests (connections spread by the kernel's SO_REUSEPORT hash)." % (
-                             top["cores"], ", ".join(str(c["core"]) for c in uneven)))
+                         "requests (connections spread by %s)." % (
+                             top["cores"], ", ".join(str(c["core"]) for c in uneven), spread))
     if len(points) > 1:
         first = min(points, key=lambda p: p["cores"])
         a, b = point_ratios(first), point_ratios(top)
