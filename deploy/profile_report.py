@@ -99,7 +99,7 @@ def load_points(raw):
         with open(os.path.join(raw, "load-%d.json" % n)) as f:
             load = json.load(f)
         # The files are named cores-N-before.txt and endpoint-N-before.txt.
-        per_core, top, endpoint = merged_cores_files(raw, n)
+        per_core, endpoint = merged_cores_files(raw, n)
         point = {
             "kind": env.get("kind", "hosted"),
             "accel": env.get("accel", ""),
@@ -143,10 +143,13 @@ def merged_cores_files(raw, n):
         for when in ("before", "after"):
             tmp["%s-%s" % (kind, when)] = os.path.join(raw, "%s-%d-%s.txt" % (kind, n, when))
     mc, _ = deltas(tmp["cores-before"], tmp["cores-after"])
-    return _merge(mc, *deltas(tmp["endpoint-before"], tmp["endpoint-after"]))
+    ep, _ = deltas(tmp["endpoint-before"], tmp["endpoint-after"])
+    return _merge(mc, ep)
 
 
-def _merge(mc, ep, ep_top):
+def _merge(mc, ep):
+    """Per-core deltas of `stats cores` (mc) and the endpoint (ep) as one
+    row a core; whether the endpoint answered."""
     per_core = []
     for core in sorted(set(mc) | set(ep)):
         delta = dict(mc.get(core, {}))
@@ -158,7 +161,7 @@ def _merge(mc, ep, ep_top):
         delta["mc_events"] = mc.get(core, {}).get("events", 0)
         delta["core"] = core
         per_core.append(delta)
-    return per_core, ep_top, bool(ep)
+    return per_core, bool(ep)
 
 
 def load_latency(raw, points):
@@ -195,8 +198,8 @@ def load_nodes(raw):
             with open(prefix + "load.json") as f:
                 load = json.load(f)
             mc, _ = deltas(prefix + "cores-before.txt", prefix + "cores-after.txt")
-            ep, ep_top = deltas(prefix + "endpoint-before.txt", prefix + "endpoint-after.txt")
-            per_core, top, _ = _merge(mc, ep, ep_top)
+            ep, _ = deltas(prefix + "endpoint-before.txt", prefix + "endpoint-after.txt")
+            per_core, _ = _merge(mc, ep)
             _, cluster = deltas(prefix + "cluster-before.txt", prefix + "cluster-after.txt")
             node = {"node": k, "rate": load["rate"], "requests": load["requests"], "errors": load["errors"],
                     "latency": load["latency_us"], "per_core": per_core,

@@ -138,7 +138,6 @@ class Partition : public messenger::DistributedEbb<Partition, PartitionRoot> {
   // The node that owns a key now (this node's view of who is alive).
   Placement place(std::string_view key) const;
 
-  const PartitionCounters& counters() const { return counters_; }
   // Read from any core while the others serve.
   ClusterStats stats() const;
   void on_message(messenger::Frame&& frame, messenger::Responder responder);
