@@ -75,6 +75,31 @@ def deltas(before_path, after_path):
     return per_core, top
 
 
+def sched_shares(raw, n):
+    """Per core: the share of the point's wall time its thread ran on a CPU
+    and the share it was runnable but waited for one (/proc schedstat,
+    sched-N-before/after.txt); {} where the files are not there."""
+    snaps = []
+    for when in ("before", "after"):
+        path = os.path.join(raw, "sched-%d-%s.txt" % (n, when))
+        if not os.path.exists(path):
+            return {}
+        wall, threads = None, {}
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2 and parts[0] == "wall":
+                    wall = int(parts[1])
+                elif len(parts) == 4 and re.match(r"ebb-core-\d+$", parts[0]):
+                    threads[int(parts[0][len("ebb-core-"):])] = (int(parts[1]), int(parts[2]))
+        snaps.append((wall, threads))
+    (w0, t0), (w1, t1) = snaps
+    if w0 is None or w1 is None or w1 <= w0:
+        return {}
+    return {core: ((t1[core][0] - t0[core][0]) / (w1 - w0), (t1[core][1] - t0[core][1]) / (w1 - w0))
+            for core in t1 if core in t0}
+
+
 def sums(per_core):
     """The counters summed over the cores; the endpoint's system calls (reads
     and writes on Linux sockets) as syscalls_ep, apart from perf's count."""
@@ -100,6 +125,10 @@ def load_points(raw):
             load = json.load(f)
         # The files are named cores-N-before.txt and endpoint-N-before.txt.
         per_core, endpoint = merged_cores_files(raw, n)
+        shares = sched_shares(raw, n)
+        for c in per_core:
+            if c["core"] in shares:
+                c["on_cpu_share"], c["cpu_wait_share"] = shares[c["core"]]
         point = {
             "kind": env.get("kind", "hosted"),
             "accel": env.get("accel", ""),
@@ -116,6 +145,9 @@ def load_points(raw):
             "syscalls": number(env.get("syscalls"), None),
             "syscall_method": env.get("syscall_method", ""),
             "cpu_s": number(env.get("cpu_s"), None),
+            "server_cpus": env.get("server_cpus", ""),
+            "load_cpus": env.get("load_cpus", ""),
+            "shared_cpu": env.get("shared_cpu", "") == "yes",
         }
         point.update(sums(per_core))
         # Packets: the namespace's lo (hosted: every packet of the point
@@ -281,7 +313,8 @@ SUMMARY_HEADER = ["cores", "requests_per_s", "requests", "errors", "p50_us", "p9
                   "cpu_s", "kind"]
 CORES_HEADER = ["cores", "core", "requests", "busy_share", "idle_share", "busy_us_per_request", "events",
                 "remote_events", "remote_sent", "rep_faults", "parks", "allocations", "frees", "remote_frees_sent",
-                "remote_frees_received", "packets_in", "packets_out", "syscalls", "connections"]
+                "remote_frees_received", "packets_in", "packets_out", "syscalls", "connections", "on_cpu_share",
+                "cpu_wait_share"]
 
 
 def write_csvs(out, points, base_rate, base_cores):
@@ -309,7 +342,8 @@ def write_csvs(out, points, base_rate, base_cores):
                             c.get("rep_faults", 0), c.get("parks", 0), c.get("allocations", ""), c.get("frees", ""),
                             c.get("remote_frees_sent", ""), c.get("remote_frees_received", ""),
                             c.get("packets_in", ""), c.get("packets_out", ""), c.get("syscalls", ""),
-                            c.get("total_connections", 0)])
+                            c.get("total_connections", 0), fmt(c.get("on_cpu_share"), "%.3f"),
+                            fmt(c.get("cpu_wait_share"), "%.3f")])
 
 
 def write_nodes_csvs(out, sweeps, base):
@@ -438,6 +472,19 @@ def cell(value, spec):
     return "-" if value is None else spec % value
 
 
+def why_uneven(top, uneven):
+    """What the counters say about why `uneven` cores served less."""
+    waits = [c.get("cpu_wait_share") for c in uneven]
+    connections = [c.get("total_connections") for c in top["per_core"]]
+    if all(w is not None and w >= 0.1 for w in waits):
+        return ("Their threads waited for a CPU (%s of the time), so their share of the closed loop's requests "
+                "shrank: the CPU is shared, not the work uneven." % ", ".join("%.0f%%" % (w * 100) for w in waits))
+    if None not in connections and max(connections) > min(connections) + 1:
+        return "Connections were uneven: %s accepted per core." % ", ".join(str(n) for n in connections)
+    return "Connections were even (%s per core): the clients of those connections were slower." % ", ".join(
+        str(n) for n in connections) if None not in connections else ""
+
+
 def suspects(points):
     """Lines naming what limits scaling: cross-core traffic, uneven load,
     per-request costs that grow with cores."""
@@ -469,10 +516,16 @@ def suspects(points):
         most = max(c["requests"] for c in top["per_core"])
         uneven = [c for c in top["per_core"] if c["requests"] < 0.5 * most]
         if uneven:
-            spread = "the kernel's SO_REUSEPORT hash" if top["kind"] == "hosted" else "the own stack's flow hash"
             lines.append("- **Uneven load** at %d cores: core(s) %s served less than half of the busiest core's "
-                         "requests (connections spread by %s)." % (
-                             top["cores"], ", ".join(str(c["core"]) for c in uneven), spread))
+                         "requests. %s" % (top["cores"], ", ".join(str(c["core"]) for c in uneven),
+                                           why_uneven(top, uneven)))
+    waited = [c for c in top["per_core"] if (c.get("cpu_wait_share") or 0) >= 0.1]
+    if waited:
+        lines.append("- **CPU contention** at %d cores: %s runnable but waiting for a CPU%s." % (
+            top["cores"], ", ".join("core %d %.0f%% of the time" % (c["core"], c["cpu_wait_share"] * 100)
+                                    for c in waited),
+            " (the load generator runs on CPU %s, one of the server's: this machine has no CPU to spare for it)"
+            % top["load_cpus"] if top["shared_cpu"] else ""))
     if len(points) > 1:
         first = min(points, key=lambda p: p["cores"])
         a, b = point_ratios(first), point_ratios(top)
@@ -504,6 +557,11 @@ def write_report(out, points, sweeps, plot_note, nodes_note, flame=False, curve=
                          "cores` before and after the load." % (
                              " in a private network namespace (packets: its lo's count)"
                              if points[0]["packets_source"] == "lo" else ""))
+            placed = ["%d core(s) on CPU %s, the load generator on %s%s" % (
+                p["cores"], p["server_cpus"], p["load_cpus"], " (shared)" if p["shared_cpu"] else "")
+                for p in points if p["server_cpus"]]
+            if placed:
+                lines[-1] += " CPUs (taskset): %s." % "; ".join(placed)
         lines.append("")
         lines.append("| cores | req/s | req/s per core | efficiency | p50 us | p99 us | p99.9 us | busy | syscalls/req | "
                      "events/req | cross-core events/req | allocations/req | remote frees/req | packets/req |")
@@ -551,20 +609,27 @@ def write_report(out, points, sweeps, plot_note, nodes_note, flame=False, curve=
         lines.append("## Where each core's time goes")
         lines.append("")
         lines.append("Busy and idle: the share of the core's wall time in events and waiting for them; busy us/req: "
-                     "busy time over the requests the core served.")
+                     "busy time over the requests the core served. On CPU and waiting for a CPU: the core's "
+                     "thread as the kernel's scheduler saw it (/proc schedstat) — a core that waits for a CPU "
+                     "looks idle to its own clock. Connections: those it accepted during the point.")
         lines.append("")
-        lines.append("| cores | core | requests | busy | idle | busy us/req | events | cross-core events in | out | "
-                     "allocations | frees | remote frees out | in | packets in | out | syscalls | rep faults |")
-        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        lines.append("| cores | core | requests | busy | idle | on CPU | waiting for a CPU | busy us/req | events | "
+                     "cross-core events in | out | allocations | frees | remote frees out | in | packets in | out | "
+                     "syscalls | rep faults | connections |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        percent = lambda share: cell(None if share is None else share * 100, "%.0f%%")
         for p in points:
             for c in p["per_core"]:
-                lines.append("| %d | %d | %d | %.0f%% | %.0f%% | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %d |"
+                lines.append("| %d | %d | %d | %.0f%% | %.0f%% | %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | "
+                             "%s | %s | %d | %s |"
                              % (p["cores"], c["core"], c["requests"], c["busy_share"] * 100, c["idle_share"] * 100,
+                                percent(c.get("on_cpu_share")), percent(c.get("cpu_wait_share")),
                                 cell(per_request(c.get("busy_ns", 0) / 1000.0, c["requests"]), "%.2f"),
                                 c.get("events", 0), c.get("remote_events", 0), c.get("remote_sent", 0),
                                 c.get("allocations", "-"), c.get("frees", "-"), c.get("remote_frees_sent", "-"),
                                 c.get("remote_frees_received", "-"), c.get("packets_in", "-"),
-                                c.get("packets_out", "-"), c.get("syscalls", "-"), c.get("rep_faults", 0)))
+                                c.get("packets_out", "-"), c.get("syscalls", "-"), c.get("rep_faults", 0),
+                                c.get("total_connections", "-")))
         lines.append("")
         lines.append("## Scaling suspects")
         lines.append("")

@@ -33,6 +33,7 @@ class PosixNetwork final : public Network {
       NetCoreCounts& c = counts[core];
       c.bytes_in = s.bytes_received;
       c.bytes_out = s.bytes_sent;
+      c.connections = s.accepted + s.connected - s.closed;
       c.has_syscalls = true;
       c.syscalls = s.reads + s.writes;
     }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct NetCoreCounts {
   uint64_t packets_out = 0;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
+  // TCP connections open on the core now (Linux sockets: the own stack's
+  // counts do not tell established from half-open or refused ones).
+  std::optional<uint64_t> connections;
   bool has_syscalls = false;
   uint64_t syscalls = 0;  // reads and writes
 };

@@ -73,6 +73,7 @@ std::string stats_snapshot(const std::vector<OnCoreCounts>& counts) {
     }
     line(text, prefix + "bytes_in", n.bytes_in);
     line(text, prefix + "bytes_out", n.bytes_out);
+    if (n.connections) line(text, prefix + "connections", *n.connections);
     if (n.has_syscalls) line(text, prefix + "syscalls", n.syscalls);
   }
   text += "END\r\n";

@@ -102,6 +102,14 @@ def check_cores(out, connections, pipeline):
             assert int(c["requests"]) == delta(raw, "cores", n, core, "cmd_get") + \
                 delta(raw, "cores", n, core, "cmd_set"), c
             events += int(c["events"])
+            # The scheduler's view of the core's thread: shares of the point's wall time.
+            on_cpu, waiting = float(c["on_cpu_share"]), float(c["cpu_wait_share"])
+            assert 0 < on_cpu <= 1.05 and 0 <= waiting and on_cpu + waiting <= 1.1, c
+        with open(os.path.join(raw, "point-%s.env" % n)) as f:
+            env = dict(line.strip().split("=", 1) for line in f if "=" in line)
+        server, load = set(env["server_cpus"].split(",")), set(env["load_cpus"].split(","))
+        assert len(server) == min(int(n), len(os.sched_getaffinity(0))) and load, env
+        assert (env["shared_cpu"] == "no") == server.isdisjoint(load), env  # apart where a CPU is spare
         # Every request came in through an event; pipelined ones share one.
         assert events * pipeline >= int(r["requests"]) / connections, (n, events, r["requests"])
         assert abs(events / int(r["server_requests"]) - float(r["events_per_request"])) < 0.001, (events, r)
@@ -113,7 +121,8 @@ def check_cores(out, connections, pipeline):
             assert remote_frees == 0 and r["remote_events_per_request"] == "0.0000", r
     report = open(os.path.join(out, "report.md")).read()
     for text in ("| 1 |", "| 2 |", "Scaling suspects", "throughput.png", "## CPU profile", "Where each core's time goes",
-                 "allocations/req", "remote frees/req", "packets/req", "Latency vs load"):
+                 "allocations/req", "remote frees/req", "packets/req", "Latency vs load", "CPUs (taskset)",
+                 "waiting for a CPU"):
         assert text in report, text
     # Latency vs load at the largest point: the open-loop runs.
     runs = [name for name in os.listdir(raw) if re.match(r"rate-2-[0-9.]+\.json$", name)]

@@ -5,7 +5,7 @@ Reads a running ebb-memcached's stats endpoint (--stats-port) while it
 serves: every core's lines are there and the server closes after END; then
 traffic (sets of new keys and gets, each awaited) moves the counters it
 should — events, bytes in, packets (own stack, --packets) or system calls
-(Linux sockets), allocations of the Ebb allocator — and hostile clients of
+and open connections (Linux sockets), allocations of the Ebb allocator — and hostile clients of
 the endpoint (garbage, a hang-up, many at once) change nothing.
 `stats cores` over memcached carries the same runtime lines."""
 
@@ -75,8 +75,9 @@ def main():
         fail("cores %s, expected %d" % (before.get("cores"), a.cores))
     moved = "packets_in" if a.packets else "syscalls"
     absent = "syscalls" if a.packets else "packets_in"
+    own = (moved,) if a.packets else (moved, "connections")
     for c in range(a.cores):
-        for name in NAMES + (moved,):
+        for name in NAMES + own:
             if "core%d:%s" % (c, name) not in before:
                 fail("no core%d:%s" % (c, name))
         if "core%d:%s" % (c, absent) in before:
@@ -102,6 +103,12 @@ def main():
         for name in NAMES[:12]:
             if "STAT core%d:%s " % (c, name) not in cores_text:
                 fail("stats cores has no core%d:%s" % (c, name))
+    if not a.packets:  # Linux sockets count the connections open on each core
+        during = snapshot(a.host, a.stats_port)
+        open_now = total(during, a.cores, "connections")
+        print("stats_check: %d connections open during the traffic" % open_now)
+        if open_now < len(conns) + 1:  # and the snapshot's own
+            fail("%d connections open, expected at least %d" % (open_now, len(conns) + 1))
     for s in conns:
         s.close()
 
@@ -113,8 +120,13 @@ def main():
         s.close()
     after = snapshot(a.host, a.stats_port)
 
+    # Events are not one per request: on the own stack the device's poller
+    # takes frames (and runs the request) outside any event, and with Linux
+    # sockets the read that follows a reply may already find the next
+    # request. A readiness per request is the rule with sockets, so half of
+    # them is a bound with room; on the own stack the events must just move.
     checks = {
-        "events": round_trips,            # each awaited request is at least one event
+        "events": 1 if a.packets else round_trips // 2,
         "bytes_in": sent,                 # every byte the requests carried
         moved: round_trips,               # a segment (or a read) each at least
         "allocations": 4 * 50,            # an item per new key

@@ -15,7 +15,8 @@ namespace {
 
 // Every counter, once: adding, subtracting and reading go through this list.
 constexpr uint64_t NetStats::*kFields[] = {
-    &NetStats::accepted,       &NetStats::connected,          &NetStats::connect_failures,
+    &NetStats::accepted,       &NetStats::handed_off,         &NetStats::connected,
+    &NetStats::connect_failures,
     &NetStats::accept_errors,  &NetStats::resets,             &NetStats::other_errors,
     &NetStats::closed,         &NetStats::bytes_received,     &NetStats::bytes_sent,
     &NetStats::reads,          &NetStats::writes,             &NetStats::datagrams_received,

@@ -9,7 +9,8 @@ namespace ebb::net::posix {
 
 struct NetStats {
   // TCP
-  uint64_t accepted = 0;
+  uint64_t accepted = 0;       // connections this core took on from a listener
+  uint64_t handed_off = 0;     // accepted here, given to a core with fewer open
   uint64_t connected = 0;
   uint64_t connect_failures = 0;
   uint64_t accept_errors = 0;  // EMFILE, ENFILE, ENOBUFS, ... (the listener pauses briefly)

@@ -13,9 +13,12 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
+#include <utility>
 
 #include "ebbs/net/posix/socket.h"
 #include "runtime/hosted/fd_watch.h"
+#include "runtime/spawn.h"
 #include "runtime/timer.h"
 
 namespace ebb::net::posix {
@@ -44,6 +47,53 @@ constexpr int kMaxIovecs = 64;
 constexpr int kAcceptsPerTurn = 64;
 constexpr std::chrono::milliseconds kAcceptPause{10};
 
+// ---- spreading accepted connections ------------------------------------------------------
+//
+// The kernel's SO_REUSEPORT hash puts a new connection on a core by its
+// addresses: fair over thousands, uneven over the handful of long
+// connections a server often has (11 and 6 of 17 on two cores in one run
+// here: the core with more is the bottleneck while the other idles). So a
+// core that accepts a connection while another core holds fewer of them
+// hands it there: one remote event, at accept only. Accepted sequentially, connections end up
+// even (at most one apart); accepts racing on several cores may briefly put
+// one more on a core. The counts are of accepted connections still open.
+struct alignas(64) OpenAccepted {
+  std::atomic<uint32_t> count{0};
+};
+OpenAccepted g_open_accepted[kMaxCores];
+
+// The core a connection accepted here goes to: this one, unless another
+// has fewer open (then the one with fewest). Its count is taken.
+CoreId core_for_accepted() {
+  const CoreId here = this_core();
+  CoreId best = here;
+  uint32_t fewest = g_open_accepted[here].count.load(std::memory_order_relaxed);
+  for (CoreId core = 0, cores = num_cores(); core < cores && fewest != 0; ++core) {
+    const uint32_t n = g_open_accepted[core].count.load(std::memory_order_relaxed);
+    if (n < fewest) {
+      fewest = n;
+      best = core;
+    }
+  }
+  g_open_accepted[best].count.fetch_add(1, std::memory_order_relaxed);
+  return best;
+}
+
+// A descriptor in flight between cores: closed unless someone takes it.
+class OwnedFd {
+ public:
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  OwnedFd& operator=(OwnedFd&&) = delete;
+  ~OwnedFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int take() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
 // ---- a connection --------------------------------------------------------------------
 
 class PosixConnection final : public ConnectionState {
@@ -52,7 +102,12 @@ class PosixConnection final : public ConnectionState {
       : ConnectionState(this_core(), local, peer, options), fd_(fd) {}
   ~PosixConnection() override {
     if (fd_ >= 0) ::close(fd_);
+    uncount();
   }
+
+  // An accepted connection counts for its core's share (core_for_accepted)
+  // until its socket closes.
+  void count_as_accepted() { counted_ = true; }
 
   // Starts watching the socket; the watch holds a reference until unwatched.
   Status start() {
@@ -243,12 +298,19 @@ class PosixConnection final : public ConnectionState {
     (void)hosted::unwatch_fd(fd_);
     ::close(fd_);
     fd_ = -1;
+    uncount();
     queue_.clear();
     bump(&NetStats::closed);
     spawn_local([self = Connection(this), this, why] { finished(why); });
   }
 
+  void uncount() {
+    if (counted_) g_open_accepted[core_].count.fetch_sub(1, std::memory_order_relaxed);
+    counted_ = false;
+  }
+
   int fd_;
+  bool counted_ = false;
   uint32_t events_ = 0;
   IOBuf queue_;
   bool receiving_ = true;
@@ -259,9 +321,12 @@ class PosixConnection final : public ConnectionState {
   bool closing_ = false;
 };
 
-Result<Connection> adopt(int fd, Endpoint peer, const ConnectionOptions& options) {
+// A connection of this core for a connected socket. `accepted`: it counts
+// for this core's share, taken already (core_for_accepted).
+Result<Connection> adopt(int fd, Endpoint peer, const ConnectionOptions& options, bool accepted = false) {
   set_nodelay(fd);
   auto* state = new PosixConnection(fd, local_of(fd), peer, options);
+  if (accepted) state->count_as_accepted();
   Connection connection(state);
   if (Status watching = state->start(); !watching) return watching.error();  // ~state closes fd
   return connection;
@@ -269,13 +334,55 @@ Result<Connection> adopt(int fd, Endpoint peer, const ConnectionOptions& options
 
 // ---- listening --------------------------------------------------------------------------
 
+struct ListenerState;
+// This core's TCP listeners by the id of their listen(): a connection
+// handed here from another core goes to this core's copy of the handler.
+thread_local std::unordered_map<uint64_t, ListenerState*> t_listeners;
+std::atomic<uint64_t> g_next_listener_id{1};
+
 struct ListenerState : detail::PortSocket {
-  ListenerState(int socket_fd, Function<void(Connection)> accept, const ConnectionOptions& o)
-      : PortSocket(socket_fd), on_accept(std::move(accept)), options(o) {}
+  ListenerState(int socket_fd, uint64_t listener_id, Function<void(Connection)> accept, const ConnectionOptions& o)
+      : PortSocket(socket_fd), key(listener_id), on_accept(std::move(accept)), options(o) {
+    t_listeners[key] = this;
+  }
+  ~ListenerState() override {
+    if (auto it = t_listeners.find(key); it != t_listeners.end() && it->second == this) t_listeners.erase(it);
+  }
+  uint64_t key;
   Function<void(Connection)> on_accept;
   ConnectionOptions options;
   bool paused = false;
 };
+
+// A connection accepted here, its count taken on `owner`: made a
+// Connection of `owner` and given to that core's copy of the handler.
+void hand_over(ListenerState& l, CoreId owner, int fd, Endpoint peer) {
+  if (owner == this_core()) {
+    Result<Connection> c = adopt(fd, peer, l.options, /*accepted=*/true);
+    if (!c) {
+      bump(&NetStats::other_errors);
+      return;
+    }
+    bump(&NetStats::accepted);
+    l.on_accept(std::move(*c));
+    return;
+  }
+  Status sent = spawn_remote(owner, [key = l.key, owned = OwnedFd(fd), peer, owner]() mutable {
+    auto it = t_listeners.find(key);
+    if (it == t_listeners.end() || it->second->closed) {  // closed meanwhile: the connection goes too
+      g_open_accepted[owner].count.fetch_sub(1, std::memory_order_relaxed);
+      bump(&NetStats::accept_errors);
+      return;
+    }
+    hand_over(*it->second, owner, owned.take(), peer);
+  });
+  if (!sent) {  // the fd went with the event; the count goes back
+    g_open_accepted[owner].count.fetch_sub(1, std::memory_order_relaxed);
+    bump(&NetStats::accept_errors);
+    return;
+  }
+  bump(&NetStats::handed_off);
+}
 
 void accept_some(ListenerState& l) {
   for (int i = 0; i < kAcceptsPerTurn; ++i) {
@@ -302,13 +409,7 @@ void accept_some(ListenerState& l) {
       }
       return;
     }
-    Result<Connection> c = adopt(fd, to_endpoint(peer), l.options);
-    if (!c) {
-      bump(&NetStats::other_errors);
-      continue;
-    }
-    bump(&NetStats::accepted);
-    l.on_accept(std::move(*c));
+    hand_over(l, core_for_accepted(), fd, to_endpoint(peer));
   }
 }
 
@@ -316,12 +417,14 @@ void accept_some(ListenerState& l) {
 
 // ---- the API --------------------------------------------------------------------------------
 
-Result<int> detail::open_tcp_listener(uint32_t ip, uint16_t port, int backlog,
+uint64_t detail::new_listener_id() { return g_next_listener_id.fetch_add(1, std::memory_order_relaxed); }
+
+Result<int> detail::open_tcp_listener(uint64_t listener_id, uint32_t ip, uint16_t port, int backlog,
                                       Function<void(Connection)> on_accept,
                                       const ConnectionOptions& options) {
   Result<int> fd = open_port_socket(SOCK_STREAM, ip, port, backlog);
   if (!fd) return fd;
-  auto state = std::make_shared<ListenerState>(*fd, std::move(on_accept), options);
+  auto state = std::make_shared<ListenerState>(*fd, listener_id, std::move(on_accept), options);
   Status watching = hosted::watch_fd(*fd, EPOLLIN, [state](uint32_t) {
     if (!state->closed) accept_some(*state);
   });

@@ -3,8 +3,10 @@
 //
 // Each core watches its own sockets in its own epoll set, inside its event
 // loop: no extra threads. listen() opens an SO_REUSEPORT listener on every
-// core, so the kernel spreads new connections over the cores, and each
-// connection stays on the core that accepted it. Sockets are non-blocking,
+// core, so the kernel spreads new connections over the cores; a core that
+// accepts one while another core has fewer open hands it there (the kernel's
+// hash is uneven over a few connections), and the connection then stays on
+// its core. Sockets are non-blocking,
 // with TCP_NODELAY; sends are gathered writes (writev) of IOBuf chains.
 // Every failure of the system (reset by peer, EMFILE, ...) becomes an Error
 // for the connection it concerns and a count in NetStats; none stops a core.
@@ -37,9 +39,11 @@ struct ConnectOptions {
 };
 
 namespace detail {
+// One per listen(): its listeners on every core share it.
+uint64_t new_listener_id();
 // Opens this core's listener on `port` and watches it: accepted
 // connections go to on_accept. The socket, for Listener.
-Result<int> open_tcp_listener(uint32_t ip, uint16_t port, int backlog,
+Result<int> open_tcp_listener(uint64_t listener_id, uint32_t ip, uint16_t port, int backlog,
                               Function<void(Connection)> on_accept, const ConnectionOptions& options);
 }  // namespace detail
 
@@ -49,9 +53,9 @@ Result<int> open_tcp_listener(uint32_t ip, uint16_t port, int backlog,
 template <class F>
 Future<Listener> listen(uint16_t port, F on_accept, ListenOptions options = {}) {
   return detail::open_on_every_core(SOCK_STREAM, options.ip, port,
-                                    [on_accept, options](uint16_t same_port) {
+                                    [on_accept, options, id = detail::new_listener_id()](uint16_t same_port) {
                                       return detail::open_tcp_listener(
-                                          options.ip, same_port, options.backlog,
+                                          id, options.ip, same_port, options.backlog,
                                           Function<void(Connection)>(F(on_accept)),
                                           options.connection);
                                     });

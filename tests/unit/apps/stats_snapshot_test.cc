@@ -50,6 +50,7 @@ TEST_F(StatsSnapshotTest, EveryCoreHasItsLinesAndTheBackendsOwn) {
   counts[0].net.bytes_in = 700;
   counts[1].net.has_syscalls = true;
   counts[1].net.syscalls = 12;
+  counts[1].net.connections = 3;
   counts[1].malloc_bytes = 4096;
   std::string text;
   run(0, [&] { text = stats_snapshot(counts); });
@@ -66,6 +67,8 @@ TEST_F(StatsSnapshotTest, EveryCoreHasItsLinesAndTheBackendsOwn) {
   EXPECT_EQ(s.count("core0:syscalls"), 0u);  // only what the backend counts
   EXPECT_EQ(s.at("core1:syscalls"), 12u);
   EXPECT_EQ(s.count("core1:packets_in"), 0u);
+  EXPECT_EQ(s.at("core1:connections"), 3u);
+  EXPECT_EQ(s.count("core0:connections"), 0u);
   EXPECT_EQ(s.at("core1:malloc_bytes"), 4096u);  // where the C library's allocator says
   EXPECT_EQ(s.count("core0:malloc_bytes"), 0u);
   EXPECT_GT(s.at("core0:events"), 0u);  // run() itself is one
