@@ -295,7 +295,9 @@ void idle(CoreState& c) {
 
   uint64_t now = start;
   bool found_work = false;
-  if (!draining && c.config.idle_spin_ns != 0) {
+  // Spinning on a CPU that other threads wait for takes it from them (and
+  // from this core's own work, which they hold up in turn): sleep instead.
+  if (!draining && c.config.idle_spin_ns != 0 && !platform::cpu_contended(c.id, start)) {
     const uint64_t spin_end = std::min(start + c.config.idle_spin_ns, deadline);
     for (unsigned i = 1;; ++i) {
       // The pollers too (every handler has an arm hook here): work that

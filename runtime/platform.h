@@ -108,5 +108,10 @@ void wake_core(CoreId core);
 void wait_for_work(CoreId core, uint64_t deadline_ns);
 // Queues events for ready I/O without blocking; true when it queued any.
 bool poll_io(CoreId core);
+// True while `core`'s CPU is shared with other runnable threads, so that
+// spinning idle would only keep the CPU from them (the core then sleeps at
+// once). Hosted: the core's thread waited for its CPU a noticeable share of
+// the last few milliseconds (/proc schedstat); native: never. From `core`.
+bool cpu_contended(CoreId core, uint64_t now_ns);
 
 }  // namespace ebb::platform

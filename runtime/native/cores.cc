@@ -189,6 +189,8 @@ void wait_for_work(CoreId core, uint64_t deadline_ns) {
 
 bool poll_io(CoreId) { return false; }  // no file descriptors: drivers poll in idle handlers
 
+bool cpu_contended(CoreId, uint64_t) { return false; }  // a core owns its CPU
+
 uint32_t numa_nodes() { return 1; }
 uint32_t numa_node_of(CoreId) { return 0; }
 
