@@ -197,11 +197,14 @@ def _merge(mc, ep):
 
 
 def load_latency(raw, points):
-    """Latency vs load at the largest point: its open-loop runs (rate-N-F.json)
-    and the closed loop's peak, by offered rate."""
-    if not points:
+    """Latency vs load at the point that has the runs (the largest whose load
+    generator had a CPU of its own, else the largest): its open-loop runs
+    (rate-N-F.json) and the closed loop's peak, by offered rate; each run
+    names the point's cores."""
+    measured = [p for p in points if glob.glob(os.path.join(raw, "rate-%d-*.json" % p["cores"]))]
+    if not measured:
         return []
-    top = points[-1]
+    top = measured[-1]
     runs = []
     for path in glob.glob(os.path.join(raw, "rate-%d-*.json" % top["cores"])):
         fraction = float(re.match(r".*rate-\d+-([0-9.]+)\.json$", path).group(1))
@@ -209,11 +212,11 @@ def load_latency(raw, points):
             load = json.load(f)
         runs.append({"fraction": fraction, "offered": load.get("target_rate", 0), "rate": load["rate"],
                      "latency": load["latency_us"], "errors": load["errors"],
-                     "lag": load.get("send_lag_us", {}).get("p99")})
+                     "lag": load.get("send_lag_us", {}).get("p99"), "cores": top["cores"]})
     if not runs:
         return []
     runs.append({"fraction": 1.0, "offered": 0, "rate": top["rate"], "latency": top["latency"], "errors": top["errors"],
-                 "peak": True, "lag": None})
+                 "peak": True, "lag": None, "cores": top["cores"]})
     runs.sort(key=lambda r: r["fraction"])
     return runs
 
@@ -397,7 +400,7 @@ def plot(out, points, base_rate, base_cores, curve):
         rows = curve or [{"rate": p["rate"], "latency": p["latency"]} for p in points]
         for r in rows:
             f.write("%.1f %s %s %s\n" % (r["rate"], r["latency"]["p50"], r["latency"]["p99"], r["latency"]["p99.9"]))
-    latency_title = ("latency vs load at %d cores (open loop at fractions of the peak, then the peak)" % points[-1]["cores"]
+    latency_title = ("latency vs load at %d cores (open loop at fractions of the peak, then the peak)" % curve[0]["cores"]
                      if curve else "latency vs load (each core count at its own peak load)")
     with open(data, "w") as f:
         for p in points:
@@ -593,7 +596,9 @@ def write_report(out, points, sweeps, plot_note, nodes_note, flame=False, curve=
             lines.append("## Latency vs load")
             lines.append("")
             lines.append("At %d cores: open-loop runs (Poisson arrivals; latency from each request's intended send "
-                         "time) at fractions of the closed loop's peak, and the peak itself." % points[-1]["cores"])
+                         "time) at fractions of the closed loop's peak, and the peak itself: the largest point "
+                         "whose load generator had a CPU of its own, where there is one (else its own lag is "
+                         "in the latency)." % curve[0]["cores"])
             lines.append("")
             lines.append("| load | req/s | p50 us | p90 us | p99 us | p99.9 us | errors | load generator's send lag p99 us |")
             lines.append("|---|---|---|---|---|---|---|---|")
