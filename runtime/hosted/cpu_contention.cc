@@ -2,7 +2,9 @@
 // own. Seastar asks the user (--overprovisioned); here the core looks at
 // what the scheduler says about its thread: the second field of
 // /proc/thread-self/schedstat is the time it spent runnable but waiting for
-// a CPU. Read every kWindowNs at most, from the core's own idle path.
+// a CPU. Read every kWindowNs at most, from the core's own idle path (an
+// open, a read and a close: no descriptor is held, and the per-thread state
+// is plain data, so a core thread owns nothing the runtime must clean up).
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,20 +23,21 @@ constexpr uint64_t kShareDivisor = 20;
 
 // Per core thread (a runtime started later has threads of its own).
 struct Contention {
-  ~Contention() {
-    if (fd >= 0) ::close(fd);
-  }
-  int fd = -2;  // -2: not opened yet; -1: cannot be read (never contended)
+  bool unreadable = false;  // no schedstat here: never contended
+  bool started = false;
+  bool contended = false;
   uint64_t window_start_ns = 0;
   uint64_t waited_ns = 0;  // the thread's wait total at window_start_ns
-  bool contended = false;
 };
 thread_local Contention t_contention;
 
-// The thread's total wait for a CPU so far, in ns; false if unreadable.
-bool read_wait(int fd, uint64_t* waited) {
+// The calling thread's total wait for a CPU so far, in ns; false if unreadable.
+bool read_wait(uint64_t* waited) {
+  const int fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
   char text[96];
-  const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+  const ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
   if (n <= 0) return false;
   text[n] = '\0';
   char* end = nullptr;
@@ -49,20 +52,19 @@ bool read_wait(int fd, uint64_t* waited) {
 
 bool cpu_contended(CoreId, uint64_t now_ns) {
   Contention& c = t_contention;
-  if (now_ns - c.window_start_ns < kWindowNs) return c.contended;
-  if (c.fd == -2) {
-    // thread-self: the calling thread's own directory, fixed at open.
-    c.fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-    if (c.fd >= 0 && !read_wait(c.fd, &c.waited_ns)) {
-      ::close(c.fd);
-      c.fd = -1;
-    }
+  if (c.unreadable || (c.started && now_ns - c.window_start_ns < kWindowNs)) return c.contended;
+  uint64_t waited = 0;
+  if (!read_wait(&waited)) {
+    c.unreadable = true;
+    c.contended = false;
+    return false;
+  }
+  if (!c.started) {  // the first window starts now
+    c.started = true;
+    c.waited_ns = waited;
     c.window_start_ns = now_ns;
     return false;
   }
-  if (c.fd < 0) return false;
-  uint64_t waited = 0;
-  if (!read_wait(c.fd, &waited)) return c.contended;
   c.contended = (waited - c.waited_ns) * kShareDivisor >= now_ns - c.window_start_ns;
   c.waited_ns = waited;
   c.window_start_ns = now_ns;
