@@ -132,6 +132,7 @@ def load_points(raw):
         point = {
             "kind": env.get("kind", "hosted"),
             "accel": env.get("accel", ""),
+            "network": env.get("network", "user networking"),
             "cores": n,
             "rate": load["rate"],
             "requests": load["requests"],
@@ -550,10 +551,11 @@ def write_report(out, points, sweeps, plot_note, nodes_note, flame=False, curve=
         base_rate, base_cores = points[0]["rate"], points[0]["cores"]
         kind = points[0]["kind"]
         if kind == "native":
-            lines.append("Each point: ebb-memcached booted as a VM with N vCPUs (QEMU %s, user networking), "
+            lines.append("Each point: ebb-memcached booted as a VM with N vCPUs (QEMU %s; %s), "
                          "ebb-loadgen on the host in closed loop (its settings in raw/load-N.json); the image's "
                          "stats endpoint and `stats cores` before and after the load. Packets are the own "
-                         "stack's frames in and out." % (points[0]["accel"] or "?"))
+                         "stack's frames in and out." % (points[0]["accel"] or "?", "; ".join(
+                             "%d vCPU(s): %s" % (p["cores"], p["network"]) for p in points)))
         else:
             lines.append("Each point: ebb-memcached with N cores on loopback%s, ebb-loadgen in closed loop (its "
                          "settings in raw/load-N.json); the server's stats endpoint (--stats-port) and `stats "
