@@ -98,6 +98,7 @@ uint64_t draw_incarnation() {
 MessengerCounters& MessengerCounters::operator+=(const MessengerCounters& o) {
   frames_sent += o.frames_sent;
   frames_received += o.frames_received;
+  batches_sent += o.batches_sent;
   calls += o.calls;
   responses += o.responses;
   timeouts += o.timeouts;
@@ -225,6 +226,10 @@ Future<void> MessengerRoot::stop() {
 
 // ---- the rep ----
 
+// A batch of frames (Peer::batch, Inbound::batch) this large goes out at
+// once: only small frames gain from waiting for the rest of the turn.
+constexpr std::size_t kBatchBytes = 64 << 10;
+
 struct Messenger::Peer {
   enum class State { kDown, kDialing, kUp };
   State state = State::kDown;
@@ -241,6 +246,14 @@ struct Messenger::Peer {
   bool heartbeat_out = false;
   bool introduced = false;  // the peer answered our hello
   std::vector<Promise<void>> writable_waiters;
+  // Frames of this turn of the core, sent together by flush_batch: a burst
+  // of forwarded requests is one write, not one each.
+  net::IOBuf batch;
+  bool flush_queued = false;
+
+  std::size_t queued() const {
+    return waiting_bytes + batch.length() + (state == State::kUp ? connection.send_queued() : 0);
+  }
 };
 
 struct Messenger::Pending {
@@ -256,6 +269,30 @@ struct Inbound {
   std::size_t unanswered = 0;
   bool paused = false;
   bool logged = false;
+  // Responses of this turn of the core, sent together (one write for the
+  // answers to a burst of requests).
+  net::IOBuf batch;
+  bool flush_queued = false;
+
+  // `counters`: the Messenger rep of this core's (it outlives its connections).
+  void queue_response(net::IOBuf frame, const std::shared_ptr<Inbound>& self, MessengerCounters* counters) {
+    batch.append(std::move(frame));
+    if (batch.length() >= kBatchBytes) return flush(counters);
+    if (flush_queued) return;
+    flush_queued = true;
+    spawn_local([self, counters] {
+      self->flush_queued = false;
+      self->flush(counters);
+    });
+  }
+  void flush(MessengerCounters* counters) {
+    if (!connection.closed() && !batch.empty()) {
+      ++counters->batches_sent;
+      (void)connection.send(std::move(batch));
+    }
+    batch.clear();
+    update_reading();
+  }
 
   void update_reading() {
     const bool pause = connection.send_full() || unanswered >= kMaxUnanswered;
@@ -357,15 +394,27 @@ Status Messenger::enqueue(std::size_t index, FrameHeader header, net::IOBuf payl
   Peer& p = peer(index);
   Result<net::IOBuf> frame = encode_frame(header, std::move(payload));
   if (!frame) return frame.error();
-  const std::size_t queued = p.waiting_bytes + (p.state == Peer::State::kUp ? p.connection.send_queued() : 0);
-  if (queued + frame->length() > root_.config().max_queued_bytes) {
+  if (p.queued() + frame->length() > root_.config().max_queued_bytes) {
     ++counters_.queue_full;
     return Error(Errc::kExhausted, "messenger: the queue to the node is full", header.destination);
   }
   ++counters_.frames_sent;
   if (p.state == Peer::State::kUp) {
     p.last_sent_ns = now();
-    return p.connection.send(std::move(*frame));
+    // Into this turn's batch for the peer: sent when the events queued now
+    // have run (or at once past kBatchBytes), so that a burst of frames,
+    // such as requests forwarded for pipelined clients, is one write.
+    p.batch.append(std::move(*frame));
+    if (p.batch.length() >= kBatchBytes) {
+      flush_batch(index);
+    } else if (!p.flush_queued) {
+      p.flush_queued = true;
+      spawn_local([this, index] {
+        peer(index).flush_queued = false;
+        flush_batch(index);
+      });
+    }
+    return {};
   }
   p.waiting_bytes += frame->length();
   p.waiting.push_back(std::move(*frame));
@@ -381,8 +430,7 @@ Future<void> Messenger::until_writable(NodeId node) {
   if (index == kNoIndex)
     return make_failed_future<void>(Error(Errc::kInvalidArgument, "messenger: no such node in the cluster", node));
   Peer& p = peer(index);
-  const std::size_t queued = p.waiting_bytes + (p.state == Peer::State::kUp ? p.connection.send_queued() : 0);
-  if (queued < root_.config().max_queued_bytes / 2) return make_ready_future();
+  if (p.queued() < root_.config().max_queued_bytes / 2) return make_ready_future();
   p.writable_waiters.emplace_back();
   return p.writable_waiters.back().get_future();
 }
@@ -471,6 +519,15 @@ void Messenger::connected(std::size_t index, net::Connection connection) {
   start_heartbeats();  // every core that talks to a peer watches its own connection
 }
 
+void Messenger::flush_batch(std::size_t index) {
+  Peer& p = peer(index);
+  if (p.state == Peer::State::kUp && !p.batch.empty()) {
+    ++counters_.batches_sent;
+    (void)p.connection.send(std::move(p.batch));
+  }
+  p.batch.clear();
+}
+
 void Messenger::lost(std::size_t index, const Error& why) {
   Peer& p = peer(index);
   const bool was_up = p.state == Peer::State::kUp;
@@ -493,6 +550,7 @@ void Messenger::lost(std::size_t index, const Error& why) {
   // Whatever waited on this peer fails now.
   p.waiting.clear();
   p.waiting_bytes = 0;
+  p.batch.clear();
   std::vector<uint64_t> failed;
   for (const auto& [id, pending] : pending_)
     if (pending.peer == index) failed.push_back(id);
@@ -827,7 +885,7 @@ void Responder::answer(uint8_t flags, net::IOBuf payload) {
   header.destination = request_.source;
   if (Result<net::IOBuf> frame = encode_frame(header, std::move(payload))) {
     ++messenger_->counters_.frames_sent;
-    (void)in->connection.send(std::move(*frame));
+    in->queue_response(std::move(*frame), in, &messenger_->counters_);
   }
   in->update_reading();
 }

@@ -25,9 +25,13 @@
 // dropped as if closed. Core 0 keeps a connection to every peer and so
 // knows which are reachable (reachable()).
 //
-// Backpressure: frames for one peer wait in its connection's send queue
-// (or, while dialing, in the Messenger's) up to max_queued_bytes; past
-// that, send and call refuse with kExhausted and until_writable(node)
+// Frames a core sends one peer in one turn (and the answers it gives on
+// one connection) are written together once the turn's events have run:
+// one system call for a burst rather than one a frame.
+//
+// Backpressure: frames for one peer wait in its batch and its
+// connection's send queue (or, while dialing, in the Messenger's) up to
+// max_queued_bytes; past that, send and call refuse with kExhausted and until_writable(node)
 // says when to go on. A peer whose requests pile up responses we cannot
 // send is no longer read from until they drain (TCP slows it).
 //
@@ -141,6 +145,9 @@ struct Handler {
 
 struct MessengerCounters {
   uint64_t frames_sent = 0, frames_received = 0;
+  // Writes of frames and responses to peers: a turn's frames to one peer
+  // (or answers on one connection) go together, so fewer than frames.
+  uint64_t batches_sent = 0;
   uint64_t calls = 0, responses = 0, timeouts = 0, failed_calls = 0;
   uint64_t unknown_type = 0, unknown_ebb = 0, late_responses = 0, refused_peers = 0;
   uint64_t framing_errors = 0, queue_full = 0;
@@ -237,6 +244,8 @@ class Messenger : public MulticoreEbb<Messenger, MessengerRoot> {
   std::size_t index_of(NodeId node) const;
   uint64_t next_request_id();
   Status enqueue(std::size_t index, FrameHeader header, net::IOBuf payload);
+  // Sends the frames batched for the peer (Peer::batch).
+  void flush_batch(std::size_t index);
   void schedule_redial(std::size_t index);
   void dial(std::size_t index);
   void connected(std::size_t index, net::Connection connection);

@@ -4,8 +4,8 @@
 # (one core each) beside a lone node (one core): ebb-loadgen against node 0
 # (two thirds of the keys live elsewhere) and against the lone node,
 # alternating, 3 rounds of 5 s. Prints port, which, req/s, p50 and p99 (us),
-# errors, misses. Uses build/release (deploy/ebbctl build).
-B="$(cd "$(dirname "$0")/../.." && pwd)/build/release/bin"
+# errors, misses. Uses build/release (deploy/ebbctl build), or EBB_BENCH_BIN.
+B="${EBB_BENCH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/release/bin}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 printf 'node 0 127.0.0.1:27100\nnode 1 127.0.0.1:27101\nnode 2 127.0.0.1:27102\n' > "$work/cluster.txt"

@@ -209,6 +209,29 @@ TEST_F(MessengerTest, CallsReachTheNodeAndComeBackOnEveryCore) {
   EXPECT_EQ(counters(1).failed_calls, 0u);
 }
 
+// What one turn of a core sends to a peer goes in one write, and the
+// answers to that burst come back in fewer writes than answers.
+TEST_F(MessengerTest, ABurstOfCallsIsOneWriteAndItsAnswersAreBatchedToo) {
+  start_all();
+  ASSERT_TRUE(call(0, 0, 1, kEcho, "connect").ok());  // the hello and its wait are behind us
+  const uint64_t sent0 = counters(0).batches_sent, sent1 = counters(1).batches_sent;
+  const EbbId id = ids_[0];
+  auto all = on_core(0, [id] {
+    std::vector<Future<IOBuf>> calls;
+    for (int i = 0; i < 32; ++i) calls.push_back(Ref<Messenger>(id)->call(1, kService, kEcho, 1, text(std::to_string(i))));
+    return when_all(std::move(calls));
+  });
+  ASSERT_TRUE(all.ok());
+  for (int i = 0; i < 32; ++i) {
+    ASSERT_TRUE((*all)[i].ok());
+    EXPECT_EQ((*all)[i]->to_string(), "1:" + std::to_string(i));
+  }
+  EXPECT_EQ(counters(0).batches_sent - sent0, 1u);  // 32 requests, one write
+  const uint64_t answers = counters(1).batches_sent - sent1;
+  EXPECT_GE(answers, 1u);
+  EXPECT_LT(answers, 32u);  // as many as the reads that brought the requests
+}
+
 TEST_F(MessengerTest, UnknownTypesVersionsAndEbbsAreRefusedByNameAndTheLinkGoesOn) {
   start_all();
   Result<std::string> r = call(0, 0, 1, 4242, "x");
