@@ -165,6 +165,21 @@ class MessengerTest : public testing::RuntimeFixture {
     if (!r) return r.error();
     return r->to_string();
   }
+  // n kEcho calls from node `from` to node `to`, all made in one event on
+  // `core` (payloads "0" .. "n-1"); each must come back as "<to>:<i>".
+  void echo_burst(CoreId core, int from, NodeId to, int n) {
+    const EbbId id = ids_[from];
+    auto all = on_core(core, [id, to, n] {
+      std::vector<Future<IOBuf>> calls;
+      for (int i = 0; i < n; ++i) calls.push_back(Ref<Messenger>(id)->call(to, kService, kEcho, 1, text(std::to_string(i))));
+      return when_all(std::move(calls));
+    });
+    ASSERT_TRUE(all.ok());
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE((*all)[i].ok());
+      EXPECT_EQ((*all)[i]->to_string(), std::to_string(to) + ":" + std::to_string(i));
+    }
+  }
   MessengerCounters counters(int n) {
     const EbbId id = ids_[n];
     return on_core(0, [id] { return MulticoreEbb<Messenger, MessengerRoot>::RootOf(id).value()->counters(); })
@@ -190,17 +205,8 @@ TEST_F(MessengerTest, CallsReachTheNodeAndComeBackOnEveryCore) {
       EXPECT_EQ(*r, std::to_string(to) + ":hi " + std::to_string(core));
     }
   // Many calls in flight at once, answered each to its own caller.
+  echo_burst(1, 1, 2, 200);
   const EbbId id = ids_[1];
-  auto all = on_core(1, [id] {
-    std::vector<Future<IOBuf>> calls;
-    for (int i = 0; i < 200; ++i) calls.push_back(Ref<Messenger>(id)->call(2, kService, kEcho, 1, text(std::to_string(i))));
-    return when_all(std::move(calls));
-  });
-  ASSERT_TRUE(all.ok());
-  for (int i = 0; i < 200; ++i) {
-    ASSERT_TRUE((*all)[i].ok());
-    EXPECT_EQ((*all)[i]->to_string(), "2:" + std::to_string(i));
-  }
   // One-way messages arrive too.
   run(0, [id] {
     for (int i = 0; i < 10; ++i) EXPECT_TRUE(Ref<Messenger>(id)->send(0, kService, kNote, 1, text("n")).ok());
@@ -215,17 +221,7 @@ TEST_F(MessengerTest, ABurstOfCallsIsOneWriteAndItsAnswersAreBatchedToo) {
   start_all();
   ASSERT_TRUE(call(0, 0, 1, kEcho, "connect").ok());  // the hello and its wait are behind us
   const uint64_t sent0 = counters(0).batches_sent, sent1 = counters(1).batches_sent;
-  const EbbId id = ids_[0];
-  auto all = on_core(0, [id] {
-    std::vector<Future<IOBuf>> calls;
-    for (int i = 0; i < 32; ++i) calls.push_back(Ref<Messenger>(id)->call(1, kService, kEcho, 1, text(std::to_string(i))));
-    return when_all(std::move(calls));
-  });
-  ASSERT_TRUE(all.ok());
-  for (int i = 0; i < 32; ++i) {
-    ASSERT_TRUE((*all)[i].ok());
-    EXPECT_EQ((*all)[i]->to_string(), "1:" + std::to_string(i));
-  }
+  echo_burst(0, 0, 1, 32);
   EXPECT_EQ(counters(0).batches_sent - sent0, 1u);  // 32 requests, one write
   const uint64_t answers = counters(1).batches_sent - sent1;
   EXPECT_GE(answers, 1u);
