@@ -226,9 +226,36 @@ Future<void> MessengerRoot::stop() {
 
 // ---- the rep ----
 
-// A batch of frames (Peer::batch, Inbound::batch) this large goes out at
-// once: only small frames gain from waiting for the rest of the turn.
-constexpr std::size_t kBatchBytes = 64 << 10;
+// Frames written together: what one turn of a core sends on one
+// connection (a peer's requests, or the answers on a connection a peer
+// dialed). The first frame of a turn has the caller queue an event that
+// sends the batch once the events queued meanwhile have run; a batch of
+// kBatchBytes goes at once (only small frames gain from waiting).
+struct SendBatch {
+  static constexpr std::size_t kBatchBytes = 64 << 10;
+  net::IOBuf frames;
+  bool flush_queued = false;
+
+  // Adds a frame; true when the caller must queue the flush.
+  bool add(net::IOBuf frame, net::Connection& connection, MessengerCounters& counters) {
+    frames.append(std::move(frame));
+    if (frames.length() >= kBatchBytes) {
+      send(connection, counters);
+      return false;
+    }
+    if (flush_queued) return false;
+    flush_queued = true;
+    return true;
+  }
+  // Writes the frames on `connection` if it is open; empty after.
+  void send(net::Connection& connection, MessengerCounters& counters) {
+    if (connection && !connection.closed() && !frames.empty()) {
+      ++counters.batches_sent;
+      (void)connection.send(std::move(frames));
+    }
+    frames.clear();
+  }
+};
 
 struct Messenger::Peer {
   enum class State { kDown, kDialing, kUp };
@@ -246,13 +273,10 @@ struct Messenger::Peer {
   bool heartbeat_out = false;
   bool introduced = false;  // the peer answered our hello
   std::vector<Promise<void>> writable_waiters;
-  // Frames of this turn of the core, sent together by flush_batch: a burst
-  // of forwarded requests is one write, not one each.
-  net::IOBuf batch;
-  bool flush_queued = false;
+  SendBatch batch;  // while up: this turn's frames (a burst of forwarded requests is one write)
 
   std::size_t queued() const {
-    return waiting_bytes + batch.length() + (state == State::kUp ? connection.send_queued() : 0);
+    return waiting_bytes + batch.frames.length() + (state == State::kUp ? connection.send_queued() : 0);
   }
 };
 
@@ -269,29 +293,16 @@ struct Inbound {
   std::size_t unanswered = 0;
   bool paused = false;
   bool logged = false;
-  // Responses of this turn of the core, sent together (one write for the
-  // answers to a burst of requests).
-  net::IOBuf batch;
-  bool flush_queued = false;
+  SendBatch answers;  // this turn's responses (one write for a burst's answers)
 
   // `counters`: the Messenger rep of this core's (it outlives its connections).
   void queue_response(net::IOBuf frame, const std::shared_ptr<Inbound>& self, MessengerCounters* counters) {
-    batch.append(std::move(frame));
-    if (batch.length() >= kBatchBytes) return flush(counters);
-    if (flush_queued) return;
-    flush_queued = true;
+    if (!answers.add(std::move(frame), connection, *counters)) return;
     spawn_local([self, counters] {
-      self->flush_queued = false;
-      self->flush(counters);
+      self->answers.flush_queued = false;
+      self->answers.send(self->connection, *counters);
+      self->update_reading();
     });
-  }
-  void flush(MessengerCounters* counters) {
-    if (!connection.closed() && !batch.empty()) {
-      ++counters->batches_sent;
-      (void)connection.send(std::move(batch));
-    }
-    batch.clear();
-    update_reading();
   }
 
   void update_reading() {
@@ -401,17 +412,13 @@ Status Messenger::enqueue(std::size_t index, FrameHeader header, net::IOBuf payl
   ++counters_.frames_sent;
   if (p.state == Peer::State::kUp) {
     p.last_sent_ns = now();
-    // Into this turn's batch for the peer: sent when the events queued now
-    // have run (or at once past kBatchBytes), so that a burst of frames,
+    // Into this turn's batch for the peer (SendBatch): a burst of frames,
     // such as requests forwarded for pipelined clients, is one write.
-    p.batch.append(std::move(*frame));
-    if (p.batch.length() >= kBatchBytes) {
-      flush_batch(index);
-    } else if (!p.flush_queued) {
-      p.flush_queued = true;
+    if (p.batch.add(std::move(*frame), p.connection, counters_)) {
       spawn_local([this, index] {
-        peer(index).flush_queued = false;
-        flush_batch(index);
+        Peer& q = peer(index);
+        q.batch.flush_queued = false;
+        q.batch.send(q.connection, counters_);  // lost() emptied it if the connection went
       });
     }
     return {};
@@ -519,15 +526,6 @@ void Messenger::connected(std::size_t index, net::Connection connection) {
   start_heartbeats();  // every core that talks to a peer watches its own connection
 }
 
-void Messenger::flush_batch(std::size_t index) {
-  Peer& p = peer(index);
-  if (p.state == Peer::State::kUp && !p.batch.empty()) {
-    ++counters_.batches_sent;
-    (void)p.connection.send(std::move(p.batch));
-  }
-  p.batch.clear();
-}
-
 void Messenger::lost(std::size_t index, const Error& why) {
   Peer& p = peer(index);
   const bool was_up = p.state == Peer::State::kUp;
@@ -550,7 +548,7 @@ void Messenger::lost(std::size_t index, const Error& why) {
   // Whatever waited on this peer fails now.
   p.waiting.clear();
   p.waiting_bytes = 0;
-  p.batch.clear();
+  p.batch.frames.clear();
   std::vector<uint64_t> failed;
   for (const auto& [id, pending] : pending_)
     if (pending.peer == index) failed.push_back(id);

@@ -31,8 +31,8 @@
 //
 // Backpressure: frames for one peer wait in its batch and its
 // connection's send queue (or, while dialing, in the Messenger's) up to
-// max_queued_bytes; past that, send and call refuse with kExhausted and until_writable(node)
-// says when to go on. A peer whose requests pile up responses we cannot
+// max_queued_bytes; past that, send and call refuse with kExhausted and
+// until_writable(node) says when to go on. A peer whose requests pile up responses we cannot
 // send is no longer read from until they drain (TCP slows it).
 //
 // Bad input from a peer — a frame of a type or version this node does not
@@ -244,8 +244,6 @@ class Messenger : public MulticoreEbb<Messenger, MessengerRoot> {
   std::size_t index_of(NodeId node) const;
   uint64_t next_request_id();
   Status enqueue(std::size_t index, FrameHeader header, net::IOBuf payload);
-  // Sends the frames batched for the peer (Peer::batch).
-  void flush_batch(std::size_t index);
   void schedule_redial(std::size_t index);
   void dial(std::size_t index);
   void connected(std::size_t index, net::Connection connection);

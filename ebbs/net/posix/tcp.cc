@@ -52,11 +52,12 @@ constexpr std::chrono::milliseconds kAcceptPause{10};
 // The kernel's SO_REUSEPORT hash puts a new connection on a core by its
 // addresses: fair over thousands, uneven over the handful of long
 // connections a server often has (11 and 6 of 17 on two cores in one run
-// here: the core with more is the bottleneck while the other idles). So a
-// core that accepts a connection while another core holds fewer of them
-// hands it there: one remote event, at accept only. Accepted sequentially, connections end up
-// even (at most one apart); accepts racing on several cores may briefly put
-// one more on a core. The counts are of accepted connections still open.
+// here; with CPUs to spare, the core with more is the bottleneck while the
+// other idles). So a core that accepts a connection while another core
+// holds fewer of them hands it there: one remote event, at accept only.
+// Accepted one at a time, connections end up even (at most one apart);
+// accepts racing on several cores may briefly put one more on a core. The
+// counts are of accepted connections still open.
 struct alignas(64) OpenAccepted {
   std::atomic<uint32_t> count{0};
 };
@@ -77,6 +78,12 @@ CoreId core_for_accepted() {
   }
   g_open_accepted[best].count.fetch_add(1, std::memory_order_relaxed);
   return best;
+}
+
+// A connection handed to `owner` that never got there: its count goes back.
+void hand_over_failed(CoreId owner) {
+  g_open_accepted[owner].count.fetch_sub(1, std::memory_order_relaxed);
+  bump(&NetStats::accept_errors);
 }
 
 // A descriptor in flight between cores: closed unless someone takes it.
@@ -370,15 +377,13 @@ void hand_over(ListenerState& l, CoreId owner, int fd, Endpoint peer) {
   Status sent = spawn_remote(owner, [key = l.key, owned = OwnedFd(fd), peer, owner]() mutable {
     auto it = t_listeners.find(key);
     if (it == t_listeners.end() || it->second->closed) {  // closed meanwhile: the connection goes too
-      g_open_accepted[owner].count.fetch_sub(1, std::memory_order_relaxed);
-      bump(&NetStats::accept_errors);
+      hand_over_failed(owner);
       return;
     }
     hand_over(*it->second, owner, owned.take(), peer);
   });
-  if (!sent) {  // the fd went with the event; the count goes back
-    g_open_accepted[owner].count.fetch_sub(1, std::memory_order_relaxed);
-    bump(&NetStats::accept_errors);
+  if (!sent) {  // the fd went with the event
+    hand_over_failed(owner);
     return;
   }
   bump(&NetStats::handed_off);

@@ -6,8 +6,8 @@
 // core, so the kernel spreads new connections over the cores; a core that
 // accepts one while another core has fewer open hands it there (the kernel's
 // hash is uneven over a few connections), and the connection then stays on
-// its core. Sockets are non-blocking,
-// with TCP_NODELAY; sends are gathered writes (writev) of IOBuf chains.
+// its core. Sockets are non-blocking, with TCP_NODELAY; sends are gathered
+// writes (writev) of IOBuf chains.
 // Every failure of the system (reset by peer, EMFILE, ...) becomes an Error
 // for the connection it concerns and a count in NetStats; none stops a core.
 //
